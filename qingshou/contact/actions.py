@@ -1,0 +1,145 @@
+"""Logging contact attempts (催记), always behind the compliance hook."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from qingshou.compliance.hook import ContactRequest, Decision, check_contact, record_decision
+from qingshou.contact.models import CALL_CHANNELS, Channel, ContactAttempt, Direction, OutcomeCode
+from qingshou.core.audit import audit
+from qingshou.core.errors import ActionError
+from qingshou.core.locking import lock_one
+from qingshou.payments.actions import create_promise, validate_promise
+from qingshou.payments.models import Promise
+from qingshou.portfolio import events
+from qingshou.portfolio.actions import place_hold
+from qingshou.portfolio.models import Case, Party, Phone
+
+FUTURE_SKEW = timedelta(minutes=5)
+NO_ANSWER_RETRY = timedelta(hours=2)
+
+
+@dataclass
+class LogResult:
+    decision: Decision
+    contact: ContactAttempt | None = None
+    promise: Promise | None = None
+
+    @property
+    def saved(self) -> bool:
+        return self.contact is not None
+
+
+def _next_work_at(outcome: OutcomeCode, promise: Promise | None, at: datetime) -> datetime:
+    tz = timezone.get_current_timezone()
+    tomorrow_morning = datetime.combine(timezone.localtime(at).date() + timedelta(days=1), time(9, 0), tzinfo=tz)
+    if promise is not None:
+        return datetime.combine(promise.due_date, time(9, 0), tzinfo=tz)
+    if outcome.right_party or outcome.stop_today:
+        return tomorrow_morning
+    return at + NO_ANSWER_RETRY
+
+
+def _validate(case: Case, party: Party, phone: Phone | None, channel: str, outcome: OutcomeCode,
+              started_at: datetime, duration_seconds: int) -> None:
+    errors = {}
+    if party.debtor_id != case.debtor_id:
+        errors["party"] = _("This person is not a party to the case.")
+    if channel not in Channel.values:
+        errors["channel"] = _("Unknown channel.")
+    if channel in (*CALL_CHANNELS, Channel.SMS):
+        if phone is None:
+            errors["phone"] = _("Choose the number that was called.")
+        elif phone.party_id != party.pk:
+            errors["phone"] = _("This number does not belong to the chosen person.")
+    if not outcome.is_active:
+        errors["outcome"] = _("This outcome code is no longer in use.")
+    if started_at > timezone.now() + FUTURE_SKEW:
+        errors["started_at"] = _("The contact time cannot be in the future.")
+    if duration_seconds < 0 or duration_seconds > 6 * 3600:
+        errors["duration_seconds"] = _("Duration must be between 0 and 6 hours.")
+    if errors:
+        raise ActionError(errors)
+
+
+@transaction.atomic(durable=True)
+def do_log_contact(
+    case: Case,
+    *,
+    party: Party,
+    outcome: OutcomeCode,
+    acting_user,
+    phone: Phone | None = None,
+    channel: str = Channel.CALL,
+    direction: str = Direction.OUTBOUND,
+    started_at: datetime | None = None,
+    duration_seconds: int = 0,
+    notes: str = "",
+    checklist: dict | None = None,
+    recording_ref: str = "",
+    promise_amount: Decimal | None = None,
+    promise_due_date=None,
+) -> LogResult:
+    """Ask the compliance hook, then save the contact record and apply its outcome's effects.
+
+    A refused contact is not saved; the refusal itself is stored (decision, audit row, timeline
+    event) as evidence, and the result carries the reasons and the next permitted time.
+    """
+    started_at = started_at or timezone.now()
+    case = lock_one(Case, case.pk)
+    _validate(case, party, phone, channel, outcome, started_at, duration_seconds)
+    if outcome.opens_promise:
+        validate_promise(case, promise_amount, promise_due_date)
+
+    request = ContactRequest(
+        case_id=case.pk, party_id=party.pk, phone_id=phone.pk if phone else None, channel=channel,
+        at=started_at, party_is_debtor=party.is_debtor, requested_by_id=acting_user.pk,
+    )
+    decision = check_contact(request)
+    stored = record_decision(request, decision, acting_user=acting_user)
+    if not decision.allowed:
+        events.contact_refused(case, stored, user=acting_user)
+        audit("contact.refused", actor=acting_user, obj=case, rules=[r.rule for r in decision.reasons])
+        return LogResult(decision=decision)
+
+    since = int((started_at - case.assigned_at).total_seconds()) if case.assigned_at else None
+    contact = ContactAttempt.objects.create(
+        case=case, party=party, phone=phone, collector=acting_user, channel=channel, direction=direction,
+        started_at=started_at, duration_seconds=duration_seconds, outcome=outcome, notes=notes.strip(),
+        recording_ref=recording_ref, checklist=checklist or {}, seconds_since_assignment=since, decision=stored,
+    )
+    events.contact_logged(case, contact, user=acting_user)
+    audit("contact.log", actor=acting_user, obj=contact, case_id=case.pk, outcome=outcome.code, channel=channel)
+
+    if phone is not None and (outcome.marks_phone_invalid or outcome.marks_phone_valid):
+        new = Phone.Status.INVALID if outcome.marks_phone_invalid else Phone.Status.VALID
+        if phone.status != new:
+            old = phone.status
+            phone.status = new
+            phone.status_changed_at = timezone.now()
+            phone.save(update_fields=["status", "status_changed_at"])
+            events.phone_status_changed(case, phone, old=old, user=acting_user)
+            audit("phone.status", actor=acting_user, obj=phone, case_id=case.pk, old=old, new=new)
+
+    if outcome.hold_reason:
+        place_hold(case, outcome.hold_reason, acting_user=acting_user, note=notes[:300])
+
+    promise = None
+    if outcome.opens_promise:
+        promise = create_promise(case, amount=promise_amount, due_date=promise_due_date, acting_user=acting_user,
+                                 party=party, contact=contact)
+
+    fields = ["last_contact_at", "next_work_at"]
+    case.last_contact_at = max(filter(None, [case.last_contact_at, started_at]))
+    if case.first_contact_at is None and channel in CALL_CHANNELS:
+        case.first_contact_at = started_at
+        fields.append("first_contact_at")
+    case.next_work_at = _next_work_at(outcome, promise, started_at)
+    case.save(update_fields=fields)
+    return LogResult(decision=decision, contact=contact, promise=promise)

@@ -1,0 +1,21 @@
+"""The standard outcome codes, loaded by a data migration. Admins can add or retire codes."""
+
+STANDARD_OUTCOMES = [
+    # code, zh, en, flags
+    ("rpc", "本人接通", "Debtor reached", {"connected": True, "right_party": True, "marks_phone_valid": True}),
+    ("tpc", "第三方接通", "Third party reached", {"connected": True, "third_party": True,
+                                                 "marks_phone_valid": True}),
+    ("no_answer", "无人接听", "No answer", {}),
+    ("powered_off", "关机", "Phone switched off", {}),
+    ("invalid_number", "空号/停机", "Number invalid or suspended", {"marks_phone_invalid": True}),
+    ("rejected", "拒接", "Call rejected", {}),
+    ("deceased", "死亡", "Debtor deceased", {"connected": True, "hold_reason": "deceased"}),
+    ("fraud", "涉嫌欺诈", "Suspected fraud", {"connected": True, "hold_reason": "fraud"}),
+    ("ptp", "承诺还款", "Promise to pay", {"connected": True, "right_party": True, "opens_promise": True,
+                                          "marks_phone_valid": True}),
+    ("refuse_to_pay", "拒绝还款", "Refuses to pay", {"connected": True, "right_party": True}),
+    ("dispute", "异议", "Dispute", {"connected": True, "right_party": True}),
+    ("complaint_risk", "投诉倾向", "Complaint risk", {"connected": True}),
+    ("stop_today", "要求今日停止联系", "Asked not to be contacted again today",
+     {"connected": True, "stop_today": True}),
+]

@@ -1,0 +1,106 @@
+"""The one place that decides what a user may see and do.
+
+Every list, detail page, API operation and export starts from these querysets. An object outside a
+user's scope is a 404, never a 403 that confirms it exists. Tenancy comes from the logged-in user,
+never from a request parameter.
+"""
+
+from __future__ import annotations
+
+from django.apps import apps
+from django.db.models import QuerySet
+from django.http import Http404
+
+from qingshou.org.models import Role
+
+# What each role may do, beyond seeing its scope. Checked with `can(user, capability)`.
+CAPABILITIES: dict[str, frozenset[str]] = {
+    Role.COLLECTOR: frozenset({"case.work", "pii.reveal", "queue.own"}),
+    Role.TEAM_LEADER: frozenset({"case.work", "case.reassign", "pii.reveal", "team.figures", "queue.own"}),
+    Role.SUPERVISOR: frozenset({"case.work", "case.reassign", "pii.reveal", "team.figures"}),
+    Role.QA: frozenset({"pii.reveal"}),
+    Role.COMPLAINTS: frozenset({"pii.reveal"}),
+    Role.LAWYER: frozenset({"pii.reveal"}),
+    Role.CREDITOR: frozenset(),
+    Role.ADMIN: frozenset({"configure"}),
+}
+
+
+def _case_model():
+    return apps.get_model("portfolio", "Case")
+
+
+def can(user, capability: str) -> bool:
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    return capability in CAPABILITIES.get(user.role, frozenset())
+
+
+def visible_cases(user) -> QuerySet:
+    """Cases the user may read, by role, team, branch and creditor."""
+    Case = _case_model()
+    qs = Case.objects.all()
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return qs.none()
+    role = user.role
+    if role == Role.COLLECTOR:
+        return qs.filter(assigned_to=user)
+    if role == Role.TEAM_LEADER:
+        return qs.filter(team_id=user.team_id) if user.team_id else qs.none()
+    if role in (Role.SUPERVISOR, Role.QA, Role.COMPLAINTS):
+        # Branch-wide. The complaints desk needs to find any debtor who calls in; QA reads, never writes.
+        return qs.filter(team__branch_id=user.branch_id) if user.branch_id else qs.none()
+    if role == Role.LAWYER:
+        qs = qs.filter(status="legal")
+        return qs.filter(team__branch_id=user.branch_id) if user.branch_id else qs
+    if role == Role.CREDITOR:
+        return qs.filter(creditor_id=user.creditor_id) if user.creditor_id else qs.none()
+    # Admins configure the system; they do no case work and see no debtor data.
+    return qs.none()
+
+
+def workable_cases(user) -> QuerySet:
+    """Cases the user may change (log contacts, take promises)."""
+    if not can(user, "case.work"):
+        return _case_model().objects.none()
+    return visible_cases(user)
+
+
+def get_visible_case(user, pk) -> object:
+    """The case if the user may see it, else Http404 (never a hint that it exists)."""
+    try:
+        return visible_cases(user).select_related("debtor", "placement", "creditor", "team", "assigned_to").get(
+            pk=pk
+        )
+    except (_case_model().DoesNotExist, ValueError, TypeError):
+        raise Http404("no such case") from None
+
+
+def visible_contacts(user) -> QuerySet:
+    ContactAttempt = apps.get_model("contact", "ContactAttempt")
+    return ContactAttempt.objects.filter(case__in=visible_cases(user).values("pk"))
+
+
+def visible_promises(user) -> QuerySet:
+    Promise = apps.get_model("payments", "Promise")
+    return Promise.objects.filter(case__in=visible_cases(user).values("pk"))
+
+
+def assignable_collectors(user) -> QuerySet:
+    """Collectors the user may hand cases to: the leader's team, the supervisor's branch."""
+    User = apps.get_model("org", "User")
+    qs = User.objects.filter(is_active=True, role__in=[Role.COLLECTOR, Role.TEAM_LEADER])
+    if not can(user, "case.reassign"):
+        return qs.none()
+    if user.role == Role.TEAM_LEADER:
+        return qs.filter(team_id=user.team_id)
+    return qs.filter(team__branch_id=user.branch_id)
+
+
+def visible_teams(user) -> QuerySet:
+    Team = apps.get_model("org", "Team")
+    if not can(user, "team.figures"):
+        return Team.objects.none()
+    if user.role == Role.TEAM_LEADER:
+        return Team.objects.filter(pk=user.team_id)
+    return Team.objects.filter(branch_id=user.branch_id)

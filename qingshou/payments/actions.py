@@ -1,0 +1,149 @@
+"""Promises to pay and payments."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from qingshou.core.audit import audit
+from qingshou.core.errors import ActionError
+from qingshou.core.locking import lock_one
+from qingshou.payments.models import Payment, Promise
+from qingshou.portfolio import events
+from qingshou.portfolio.models import Case, CaseStatus
+
+MAX_PROMISE_DAYS = 60
+
+
+def promise_check_at(due_date) -> datetime:
+    """When the scheduler decides a promise: the start of the day after due date + grace days."""
+    day = due_date + timedelta(days=settings.PROMISE_GRACE_DAYS + 1)
+    return timezone.make_aware(datetime.combine(day, time(0, 5)))
+
+
+def validate_promise(case: Case, amount, due_date) -> None:
+    errors = {}
+    if amount is None or amount <= 0:
+        errors["promise_amount"] = _("Enter the promised amount.")
+    elif amount > case.total_due:
+        errors["promise_amount"] = _("The promised amount exceeds the balance (%(total)s).") % {
+            "total": case.total_due}
+    today = timezone.localdate()
+    if due_date is None:
+        errors["promise_due_date"] = _("Enter the date the debtor promised to pay by.")
+    elif due_date < today:
+        errors["promise_due_date"] = _("The promised date cannot be in the past.")
+    elif due_date > today + timedelta(days=MAX_PROMISE_DAYS):
+        errors["promise_due_date"] = _("A promise must fall within %(days)s days.") % {"days": MAX_PROMISE_DAYS}
+    if errors:
+        raise ActionError(errors)
+
+
+def create_promise(case: Case, *, amount: Decimal, due_date, acting_user, party=None, contact=None) -> Promise:
+    """Inside the caller's transaction. A new promise supersedes the case's pending ones."""
+    validate_promise(case, amount, due_date)
+    for old in Promise.objects.filter(case=case, status=Promise.Status.PENDING):
+        old.status = Promise.Status.CANCELLED
+        old.resolved_at = timezone.now()
+        old.check_at = None
+        old.save(update_fields=["status", "resolved_at", "check_at"])
+        audit("promise.superseded", actor=acting_user, obj=old, case_id=case.pk)
+    promise = Promise.objects.create(
+        case=case, party=party, contact=contact, amount=amount, due_date=due_date, created_by=acting_user,
+        check_at=promise_check_at(due_date),
+    )
+    events.promise_made(case, promise, user=acting_user)
+    audit("promise.create", actor=acting_user, obj=promise, case_id=case.pk, amount=amount, due_date=due_date)
+    return promise
+
+
+@transaction.atomic(durable=True)
+def do_make_promise(case: Case, *, amount: Decimal, due_date, acting_user, party=None) -> Promise:
+    case = lock_one(Case, case.pk)
+    return create_promise(case, amount=amount, due_date=due_date, acting_user=acting_user, party=party)
+
+
+def _paid_toward(promise: Promise) -> Decimal:
+    """Payments on the case from the day the promise was made to the end of its grace period."""
+    tz = timezone.get_current_timezone()
+    start = datetime.combine(timezone.localtime(promise.created_at).date(), time(0), tzinfo=tz)
+    end = datetime.combine(promise.due_date + timedelta(days=settings.PROMISE_GRACE_DAYS + 1), time(0), tzinfo=tz)
+    total = Payment.objects.filter(case_id=promise.case_id, paid_at__gte=start, paid_at__lt=end).aggregate(
+        s=Sum("amount"))["s"]
+    return total or Decimal("0.00")
+
+
+def _settle_promise_if_covered(promise: Promise) -> bool:
+    paid = _paid_toward(promise)
+    promise.paid_amount = paid
+    if paid >= promise.amount:
+        promise.status = Promise.Status.KEPT
+        promise.resolved_at = timezone.now()
+        promise.check_at = None
+        promise.save(update_fields=["status", "resolved_at", "check_at", "paid_amount"])
+        events.promise_kept(promise.case, promise)
+        audit("promise.kept", actor=None, obj=promise, case_id=promise.case_id, paid=paid)
+        return True
+    promise.save(update_fields=["paid_amount"])
+    return False
+
+
+@transaction.atomic(durable=True)
+def do_record_payment(case: Case, *, amount: Decimal, paid_at, source_ref: str, acting_user=None) -> Payment:
+    """回款: reduce the balance, keep covered promises, settle a fully paid case. Idempotent on source_ref."""
+    if amount is None or amount <= 0:
+        raise ActionError({"amount": _("A payment must be a positive amount.")})
+    case = lock_one(Case, case.pk)
+    existing = Payment.objects.filter(case=case, source_ref=source_ref).first()
+    if existing:
+        return existing
+    payment = Payment.objects.create(case=case, amount=amount, paid_at=paid_at, source_ref=source_ref)
+    case.total_due = max(Decimal("0.00"), case.total_due - amount)
+    case.save(update_fields=["total_due"])
+    events.payment_received(case, payment)
+    audit("payment.record", actor=acting_user, obj=payment, case_id=case.pk, amount=amount, ref=source_ref)
+    for promise in Promise.objects.filter(case=case, status=Promise.Status.PENDING).select_related("case"):
+        _settle_promise_if_covered(promise)
+    if case.total_due == 0 and case.status == CaseStatus.ACTIVE:
+        from qingshou.portfolio.actions import change_status
+
+        change_status(case, CaseStatus.SETTLED, acting_user=acting_user, reason="paid in full")
+    return payment
+
+
+@transaction.atomic(durable=True)
+def do_resolve_promise(promise_id: int, *, acting_user=None) -> str:
+    """Decide a pending promise after its grace period: kept when payments cover it, else broken."""
+    promise = lock_one(Promise, promise_id)
+    if promise.status != Promise.Status.PENDING:
+        return promise.status
+    if _settle_promise_if_covered(promise):
+        return promise.status
+    promise.status = Promise.Status.BROKEN
+    promise.resolved_at = timezone.now()
+    promise.check_at = None
+    promise.save(update_fields=["status", "resolved_at", "check_at"])
+    events.promise_broken(promise.case, promise)
+    audit("promise.broken", actor=acting_user, obj=promise, case_id=promise.case_id, paid=promise.paid_amount)
+    # Follow up a broken promise promptly.
+    Case.objects.filter(pk=promise.case_id).update(next_work_at=None)
+    return promise.status
+
+
+@transaction.atomic(durable=True)
+def do_cancel_promise(promise: Promise, *, acting_user, reason: str) -> Promise:
+    promise = lock_one(Promise, promise.pk)
+    if promise.status != Promise.Status.PENDING:
+        raise ActionError({"promise": _("Only a pending promise can be cancelled.")})
+    promise.status = Promise.Status.CANCELLED
+    promise.resolved_at = timezone.now()
+    promise.check_at = None
+    promise.save(update_fields=["status", "resolved_at", "check_at"])
+    audit("promise.cancel", actor=acting_user, obj=promise, case_id=promise.case_id, reason=reason)
+    return promise

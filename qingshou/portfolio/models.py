@@ -1,0 +1,315 @@
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from qingshou.org.models import Creditor, Team
+
+MONEY = {"max_digits": 14, "decimal_places": 2, "default": Decimal("0.00")}
+
+
+class Placement(models.Model):
+    """委案批次: a batch of accounts handed over by a creditor for a period."""
+
+    creditor = models.ForeignKey(Creditor, on_delete=models.PROTECT, related_name="placements",
+                                 verbose_name=_("creditor"))
+    code = models.CharField(_("batch code"), max_length=64)
+    starts_on = models.DateField(_("starts on"))
+    ends_on = models.DateField(_("ends on"))
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("placement")
+        verbose_name_plural = _("placements")
+        constraints = [models.UniqueConstraint(fields=["creditor", "code"], name="placement_code_unique")]
+        ordering = ["-starts_on"]
+
+    def __str__(self):
+        return f"{self.creditor.code}/{self.code}"
+
+
+class Debtor(models.Model):
+    """债务人. ID numbers are stored plainly for now; the intake issue encrypts them at rest."""
+
+    class Gender(models.TextChoices):
+        MALE = "M", _("male")
+        FEMALE = "F", _("female")
+        UNKNOWN = "", _("unknown")
+
+    name = models.CharField(_("name"), max_length=100)
+    id_number = models.CharField(_("ID number"), max_length=18, db_index=True)
+    gender = models.CharField(_("gender"), max_length=1, choices=Gender.choices, blank=True)
+    birth_date = models.DateField(_("birth date"), null=True, blank=True)
+    employer = models.CharField(_("employer"), max_length=200, blank=True)
+    region = models.CharField(_("region"), max_length=60, blank=True)
+
+    class Meta:
+        verbose_name = _("debtor")
+        verbose_name_plural = _("debtors")
+
+    def __str__(self):
+        return self.name
+
+
+class Relation(models.TextChoices):
+    SELF = "self", _("debtor (self)")
+    SPOUSE = "spouse", _("spouse")
+    PARENT = "parent", _("parent")
+    CHILD = "child", _("child")
+    SIBLING = "sibling", _("sibling")
+    COLLEAGUE = "colleague", _("colleague")
+    FRIEND = "friend", _("friend")
+    EMERGENCY = "emergency", _("emergency contact")
+    EMPLOYER = "employer", _("employer")
+    OTHER = "other", _("other")
+
+
+class Party(models.Model):
+    """A person we may contact about a case: the debtor or a third party (联系人)."""
+
+    debtor = models.ForeignKey(Debtor, on_delete=models.CASCADE, related_name="parties", verbose_name=_("debtor"))
+    name = models.CharField(_("name"), max_length=100)
+    relation = models.CharField(_("relation"), max_length=16, choices=Relation.choices)
+
+    class Meta:
+        verbose_name = _("party")
+        verbose_name_plural = _("parties")
+        ordering = ["id"]
+
+    def __str__(self):
+        return f"{self.name} ({self.get_relation_display()})"
+
+    @property
+    def is_debtor(self) -> bool:
+        return self.relation == Relation.SELF
+
+
+class Phone(models.Model):
+    class Status(models.TextChoices):
+        VALID = "valid", _("valid")
+        INVALID = "invalid", _("invalid")
+        UNKNOWN = "unknown", _("unknown")
+
+    class Source(models.TextChoices):
+        PLACEMENT = "placement", _("placement file")
+        COLLECTOR = "collector", _("collector")
+        SKIP_TRACE = "skip_trace", _("skip tracing")
+        DEBTOR = "debtor", _("given by debtor")
+
+    party = models.ForeignKey(Party, on_delete=models.CASCADE, related_name="phones", verbose_name=_("party"))
+    number = models.CharField(_("number"), max_length=20)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.UNKNOWN)
+    source = models.CharField(_("source"), max_length=12, choices=Source.choices, default=Source.PLACEMENT)
+    status_changed_at = models.DateTimeField(_("status changed"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("phone")
+        verbose_name_plural = _("phones")
+        constraints = [models.UniqueConstraint(fields=["party", "number"], name="phone_unique_per_party")]
+        ordering = ["id"]
+
+    def __str__(self):
+        from qingshou.core.masking import mask_phone
+
+        return mask_phone(self.number)
+
+
+class Address(models.Model):
+    class Kind(models.TextChoices):
+        HOME = "home", _("home address")
+        HUKOU = "hukou", _("registered residence")
+        WORK = "work", _("work address")
+        OTHER = "other", _("other")
+
+    party = models.ForeignKey(Party, on_delete=models.CASCADE, related_name="addresses", verbose_name=_("party"))
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
+    text = models.CharField(_("address"), max_length=300)
+
+    class Meta:
+        verbose_name = _("address")
+        verbose_name_plural = _("addresses")
+
+    def __str__(self):
+        return self.text
+
+
+class Bucket(models.TextChoices):
+    M0 = "M0", "M0"
+    M1 = "M1", "M1"
+    M2 = "M2", "M2"
+    M3 = "M3", "M3"
+    M4 = "M4", "M4"
+    M5 = "M5", "M5"
+    M6 = "M6", "M6"
+    M7P = "M7+", "M7+"
+
+
+def bucket_for_dpd(dpd: int) -> str:
+    if dpd <= 0:
+        return Bucket.M0
+    months = (dpd - 1) // 30 + 1
+    return Bucket.M7P if months >= 7 else f"M{months}"
+
+
+class CaseStatus(models.TextChoices):
+    ACTIVE = "active", _("in collection")
+    SETTLED = "settled", _("settled")
+    LEGAL = "legal", _("escalated to legal")
+    RECALLED = "recalled", _("recalled")
+    CLOSED = "closed", _("closed")
+
+
+class Case(models.Model):
+    """案件: one debtor's delinquent account(s) in one placement."""
+
+    placement = models.ForeignKey(Placement, on_delete=models.PROTECT, related_name="cases",
+                                  verbose_name=_("placement"))
+    debtor = models.ForeignKey(Debtor, on_delete=models.PROTECT, related_name="cases", verbose_name=_("debtor"))
+    # Denormalised from placement for the scoping query's sake (creditor users see their own only).
+    creditor = models.ForeignKey(Creditor, on_delete=models.PROTECT, related_name="cases",
+                                 verbose_name=_("creditor"))
+    account_number = models.CharField(_("account number"), max_length=40, db_index=True)
+    product = models.CharField(_("product"), max_length=60)
+    dpd = models.PositiveIntegerField(_("days past due"), default=0)
+    bucket = models.CharField(_("bucket"), max_length=4, choices=Bucket.choices, default=Bucket.M1)
+    principal = models.DecimalField(_("principal"), **MONEY)
+    interest = models.DecimalField(_("interest"), **MONEY)
+    late_fees = models.DecimalField(_("late fees"), **MONEY)
+    other_fees = models.DecimalField(_("other fees"), **MONEY)
+    total_due = models.DecimalField(_("balance"), **MONEY)
+    status = models.CharField(_("status"), max_length=10, choices=CaseStatus.choices, default=CaseStatus.ACTIVE,
+                              db_index=True)
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.PROTECT, related_name="cases",
+                             verbose_name=_("team"))
+    assigned_to = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="assigned_cases", verbose_name=_("collector"))
+    assigned_at = models.DateTimeField(_("assigned at"), null=True, blank=True)
+    first_contact_at = models.DateTimeField(_("first contact"), null=True, blank=True)
+    last_contact_at = models.DateTimeField(_("last contact"), null=True, blank=True)
+    next_work_at = models.DateTimeField(_("next follow-up"), null=True, blank=True, db_index=True)
+    locked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                  related_name="+", verbose_name=_("locked by"))
+    locked_until = models.DateTimeField(_("locked until"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("case")
+        verbose_name_plural = _("cases")
+        constraints = [
+            models.UniqueConstraint(fields=["placement", "account_number"], name="case_account_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["assigned_to", "status"]),
+            models.Index(fields=["team", "status"]),
+            models.Index(fields=["creditor", "status"]),
+        ]
+
+    def __str__(self):
+        return f"{self.account_number}"
+
+    @property
+    def first_call_due_at(self):
+        if not self.assigned_at:
+            return None
+        return self.assigned_at + timezone.timedelta(days=settings.FIRST_CALL_DAYS)
+
+    @property
+    def first_call_overdue(self) -> bool:
+        due = self.first_call_due_at
+        return bool(due and self.first_contact_at is None and due < timezone.now())
+
+
+class CaseStatusChange(models.Model):
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="status_history")
+    from_status = models.CharField(max_length=10, choices=CaseStatus.choices, blank=True)
+    to_status = models.CharField(max_length=10, choices=CaseStatus.choices)
+    at = models.DateTimeField(auto_now_add=True)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    reason = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+
+class HoldReason(models.TextChoices):
+    DECEASED = "deceased", _("deceased")
+    FRAUD = "fraud", _("suspected fraud")
+    COMPLAINT = "complaint", _("complaint")
+    DISPUTE = "dispute", _("dispute")
+    OTHER = "other", _("other")
+
+
+class CaseHold(models.Model):
+    """A hold stops collection work on a case until released; separate from status."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="holds", verbose_name=_("case"))
+    reason = models.CharField(_("reason"), max_length=12, choices=HoldReason.choices)
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    placed_at = models.DateTimeField(_("placed at"), auto_now_add=True)
+    placed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    released_at = models.DateTimeField(_("released at"), null=True, blank=True)
+    released_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+")
+
+    class Meta:
+        verbose_name = _("hold")
+        verbose_name_plural = _("holds")
+        ordering = ["-placed_at"]
+
+
+class Assignment(models.Model):
+    """History of 分案 / 调案 / 收案: who held the case when, and why it moved."""
+
+    class Kind(models.TextChoices):
+        ASSIGN = "assign", _("assignment")
+        REASSIGN = "reassign", _("reassignment")
+        WITHDRAW = "withdraw", _("withdrawal")
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="assignments")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    from_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                  related_name="+")
+    to_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                related_name="+")
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(auto_now_add=True)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    reason = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+
+class CaseEvent(models.Model):
+    """One entry of a case's timeline. Built only through the constructors in portfolio.events."""
+
+    class Type(models.TextChoices):
+        PLACED = "placed", _("placed")
+        ASSIGNED = "assigned", _("assigned")
+        REASSIGNED = "reassigned", _("reassigned")
+        WITHDRAWN = "withdrawn", _("withdrawn")
+        CONTACT_LOGGED = "contact_logged", _("contact logged")
+        CONTACT_REFUSED = "contact_refused", _("contact refused by compliance")
+        PROMISE_MADE = "promise_made", _("promise to pay")
+        PROMISE_KEPT = "promise_kept", _("promise kept")
+        PROMISE_BROKEN = "promise_broken", _("promise broken")
+        PAYMENT_RECEIVED = "payment_received", _("payment received")
+        HOLD_PLACED = "hold_placed", _("hold placed")
+        HOLD_RELEASED = "hold_released", _("hold released")
+        STATUS_CHANGED = "status_changed", _("status changed")
+        PHONE_STATUS = "phone_status", _("phone status changed")
+        PII_REVEALED = "pii_revealed", _("full number viewed")
+        NOTE = "note", _("note")
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
+    type = models.CharField(max_length=20, choices=Type.choices)
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                             related_name="+")
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["case", "-at"])]
