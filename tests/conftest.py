@@ -24,3 +24,15 @@ def client_for(client):
         return client
 
     return _login
+
+
+@pytest.fixture
+def office_hours():
+    """Travel to 10:30 Asia/Shanghai on a fixed weekday so contact-hour rules never depend on when CI runs."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    import time_machine
+
+    with time_machine.travel(datetime(2026, 11, 18, 10, 30, tzinfo=ZoneInfo("Asia/Shanghai")), tick=True) as t:
+        yield t
