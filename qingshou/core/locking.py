@@ -5,7 +5,7 @@ from django.db import models
 
 def lock_rows(queryset: models.QuerySet) -> list:
     """SELECT … FOR UPDATE ordered by pk. On SQLite the IMMEDIATE transaction already serialises writers."""
-    return list(queryset.select_for_update().order_by("pk"))
+    return list(queryset.select_for_update(of=("self",)).order_by("pk"))
 
 
 def lock_one(model: type[models.Model], pk) -> models.Model:
