@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "django_tables2",
     "django_filters",
     "django_tasks_db",
+    "ninja",  # serves Swagger UI's assets for /api/v1/docs locally (else ninja would use a CDN)
     "qingshou.core",
     "qingshou.org",
     "qingshou.portfolio",
@@ -145,6 +146,7 @@ USE_TZ = True
 # --- static ---------------------------------------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "qingshou" / "static"]  # project-wide assets (qingshou/static/qingshou/)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -163,6 +165,7 @@ TASKS = {
 TASK_STALE_AFTER_SECONDS = env_int("TASK_STALE_AFTER_SECONDS", 900, minimum=30)
 TASK_MAX_ATTEMPTS = env_int("TASK_MAX_ATTEMPTS", 5, minimum=1, maximum=50)
 TASK_RETRY_BASE_SECONDS = env_int("TASK_RETRY_BASE_SECONDS", 10, minimum=1)
+TASK_RETRY_MAX_SECONDS = env_int("TASK_RETRY_MAX_SECONDS", 3600, minimum=1)
 SCHEDULER_INTERVAL_SECONDS = env_int("SCHEDULER_INTERVAL_SECONDS", 30, minimum=1)
 
 # --- business defaults (policy data lives in the database; these are process-level knobs) ----

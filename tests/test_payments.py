@@ -7,7 +7,12 @@ import pytest
 from django.utils import timezone
 
 from qingshou.core.errors import ActionError
-from qingshou.payments.actions import do_cancel_promise, do_make_promise, do_record_payment, do_resolve_promise
+from qingshou.payments.actions import (
+    do_cancel_promise,
+    do_make_promise,
+    do_record_payment,
+    do_resolve_promise,
+)
 from qingshou.payments.models import Payment, Promise
 from qingshou.portfolio.models import CaseEvent, CaseStatus
 
@@ -17,6 +22,9 @@ def test_payment_reduces_balance_and_is_idempotent(office_hours, world):
     do_record_payment(world.case, amount=Decimal("1000.00"), paid_at=timezone.now(), source_ref="TX1")
     world.case.refresh_from_db()
     assert world.case.total_due == Decimal("11000.00")
+    parts = world.case.principal + world.case.interest + world.case.late_fees + world.case.other_fees
+    assert parts == world.case.total_due
+    assert world.case.principal == Decimal("9600.00") and world.case.interest == Decimal("1400.00")
     assert Payment.objects.count() == 1
     assert CaseEvent.objects.filter(case=world.case, type="payment_received").count() == 1
 

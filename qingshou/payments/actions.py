@@ -94,6 +94,26 @@ def _settle_promise_if_covered(promise: Promise) -> bool:
     return False
 
 
+# Payments pay off other fees first, then late fees, interest and principal last.
+PAYMENT_WATERFALL = ("other_fees", "late_fees", "interest", "principal")
+
+
+def apply_to_balance(case: Case, amount: Decimal) -> dict[str, Decimal]:
+    """Reduce the balance parts in waterfall order so that the parts always add up to total_due."""
+    left = amount
+    allocation: dict[str, Decimal] = {}
+    for part in PAYMENT_WATERFALL:
+        take = min(left, getattr(case, part))
+        if take > 0:
+            setattr(case, part, getattr(case, part) - take)
+            allocation[part] = take
+            left -= take
+    case.total_due = sum((getattr(case, p) for p in PAYMENT_WATERFALL), Decimal("0.00"))
+    if left > 0:
+        allocation["overpaid"] = left
+    return allocation
+
+
 @transaction.atomic(durable=True)
 def do_record_payment(case: Case, *, amount: Decimal, paid_at, source_ref: str, acting_user=None) -> Payment:
     """回款: reduce the balance, keep covered promises, settle a fully paid case. Idempotent on source_ref."""
@@ -104,10 +124,11 @@ def do_record_payment(case: Case, *, amount: Decimal, paid_at, source_ref: str, 
     if existing:
         return existing
     payment = Payment.objects.create(case=case, amount=amount, paid_at=paid_at, source_ref=source_ref)
-    case.total_due = max(Decimal("0.00"), case.total_due - amount)
-    case.save(update_fields=["total_due"])
+    allocation = apply_to_balance(case, amount)
+    case.save(update_fields=[*PAYMENT_WATERFALL, "total_due"])
     events.payment_received(case, payment)
-    audit("payment.record", actor=acting_user, obj=payment, case_id=case.pk, amount=amount, ref=source_ref)
+    audit("payment.record", actor=acting_user, obj=payment, case_id=case.pk, amount=amount, ref=source_ref,
+          allocation=allocation)
     for promise in Promise.objects.filter(case=case, status=Promise.Status.PENDING).select_related("case"):
         _settle_promise_if_covered(promise)
     if case.total_due == 0 and case.status == CaseStatus.ACTIVE:

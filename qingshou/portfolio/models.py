@@ -232,6 +232,9 @@ class CaseStatusChange(models.Model):
     class Meta:
         ordering = ["at", "id"]
 
+    def __str__(self):
+        return f"{self.case_id}: {self.from_status} -> {self.to_status}"
+
 
 class HoldReason(models.TextChoices):
     DECEASED = "deceased", _("deceased")
@@ -258,6 +261,9 @@ class CaseHold(models.Model):
         verbose_name_plural = _("holds")
         ordering = ["-placed_at"]
 
+    def __str__(self):
+        return f"{self.get_reason_display()} ({self.case_id})"
+
 
 class Assignment(models.Model):
     """History of 分案 / 调案 / 收案: who held the case when, and why it moved."""
@@ -280,6 +286,9 @@ class Assignment(models.Model):
 
     class Meta:
         ordering = ["at", "id"]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.case_id}"
 
 
 class CaseEvent(models.Model):
@@ -313,3 +322,6 @@ class CaseEvent(models.Model):
     class Meta:
         ordering = ["-at", "-id"]
         indexes = [models.Index(fields=["case", "-at"])]
+
+    def __str__(self):
+        return f"{self.get_type_display()} {self.at:%Y-%m-%d %H:%M}"

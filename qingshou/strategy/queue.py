@@ -8,7 +8,8 @@ The strategy issue replaces the ordering with scored treatments behind this same
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Case as When_, Exists, IntegerField, OuterRef, Q, QuerySet, Value, When
+from django.db.models import Case as When_
+from django.db.models import Exists, IntegerField, OuterRef, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from qingshou.core.scoping import visible_cases
