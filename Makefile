@@ -49,3 +49,6 @@ messages: $(STAMP)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
+
+bench: $(STAMP)
+	$(BIN)/python bench/pages.py
