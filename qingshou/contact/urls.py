@@ -1,4 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from qingshou.contact import views
 
 app_name = "contact"
-urlpatterns = []
+urlpatterns = [
+    path("case/<int:pk>/log/", views.log_contact, name="log"),
+]

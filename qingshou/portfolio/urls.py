@@ -1,4 +1,13 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from qingshou.portfolio import views
 
 app_name = "portfolio"
-urlpatterns = []
+urlpatterns = [
+    path("", views.case_list, name="list"),
+    path("mine/", views.queue, name="queue"),
+    path("next/", views.get_next, name="get_next"),
+    path("<int:pk>/", views.case_detail, name="case"),
+    path("<int:pk>/phones/", views.phone_options, name="phone_options"),
+    path("<int:pk>/reveal/", views.reveal, name="reveal"),
+]

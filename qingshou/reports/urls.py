@@ -1,4 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from qingshou.reports import views
 
 app_name = "reports"
-urlpatterns = []
+urlpatterns = [
+    path("team/", views.team, name="team"),
+]
