@@ -38,7 +38,7 @@ router = Router()
 RECENT_EVENTS = 20
 CASE_RELATED = ("creditor", "placement", "debtor", "team", "assigned_to")
 
-ERRORS_READ = {401: s.ErrorOut, 404: s.ErrorOut, 422: s.FieldErrorsOut}
+ERRORS_READ = {401: s.ErrorOut, 403: s.ErrorOut, 404: s.ErrorOut, 422: s.FieldErrorsOut}
 ERRORS_WRITE = {
     400: s.FieldErrorsOut,
     401: s.ErrorOut,
@@ -77,6 +77,11 @@ def _user_ref(user) -> dict | None:
 
 def _code_name(obj) -> dict | None:
     return {"code": obj.code, "name": obj.name} if obj is not None else None
+
+
+def _require(request, capability: str) -> None:
+    if not can(_user(request), capability):
+        raise deny(request, capability=capability)
 
 
 def _workable_case(request, case_id: int) -> Case:
@@ -196,6 +201,7 @@ def _contacts_qs(qs: QuerySet) -> QuerySet:
     summary="My queue (我的案件), in priority order",
 )
 def cases_mine(request, page: Query[s.PageIn]):
+    _require(request, "queue.own")
     qs = work_queue(_user(request)).select_related(*CASE_RELATED)
     return _page(qs, page, _case_out)
 
@@ -208,6 +214,7 @@ def cases_mine(request, page: Query[s.PageIn]):
     summary="Cases I may see, filtered",
 )
 def cases_list(request, filters: Query[s.CaseFilterIn]):
+    _require(request, "case.read")
     qs = visible_cases(_user(request))
     if filters.status:
         qs = qs.filter(status=filters.status)
@@ -390,6 +397,7 @@ def contact_create(request, payload: s.ContactIn, case_id: int = Path(..., ge=1,
     summary="Promises to pay I may see",
 )
 def promise_list(request, filters: Query[s.PromiseFilterIn]):
+    _require(request, "case.read")
     qs = visible_promises(_user(request))
     if filters.status:
         qs = qs.filter(status=filters.status)

@@ -14,14 +14,16 @@ from django.http import Http404
 from qingshou.org.models import Role
 
 # What each role may do, beyond seeing its scope. Checked with `can(user, capability)`.
+# "case.read" opens the case lists at all (the scope still decides which cases); admins lack it.
 CAPABILITIES: dict[str, frozenset[str]] = {
-    Role.COLLECTOR: frozenset({"case.work", "pii.reveal", "queue.own"}),
-    Role.TEAM_LEADER: frozenset({"case.work", "case.reassign", "pii.reveal", "team.figures", "queue.own"}),
-    Role.SUPERVISOR: frozenset({"case.work", "case.reassign", "pii.reveal", "team.figures"}),
-    Role.QA: frozenset({"pii.reveal"}),
-    Role.COMPLAINTS: frozenset({"pii.reveal"}),
-    Role.LAWYER: frozenset({"pii.reveal"}),
-    Role.CREDITOR: frozenset(),
+    Role.COLLECTOR: frozenset({"case.read", "case.work", "pii.reveal", "queue.own"}),
+    Role.TEAM_LEADER: frozenset({"case.read", "case.work", "case.reassign", "pii.reveal", "team.figures",
+                                 "queue.own"}),
+    Role.SUPERVISOR: frozenset({"case.read", "case.work", "case.reassign", "pii.reveal", "team.figures"}),
+    Role.QA: frozenset({"case.read", "pii.reveal"}),
+    Role.COMPLAINTS: frozenset({"case.read", "pii.reveal"}),
+    Role.LAWYER: frozenset({"case.read", "pii.reveal"}),
+    Role.CREDITOR: frozenset({"case.read"}),
     Role.ADMIN: frozenset({"configure"}),
 }
 

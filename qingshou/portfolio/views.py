@@ -62,7 +62,7 @@ def queue(request):
     )
 
 
-@login_required
+@require_capability("case.read")
 @require_GET
 def case_list(request):
     qs = with_list_columns(annotate_priority(visible_cases(request.user))).order_by(

@@ -1,0 +1,221 @@
+"""The permission matrix: every URL pattern and every API operation, for every persona.
+
+Each endpoint declares what each persona must get (200/201/302 for the right persona, 403/404 for
+the wrong one) and, for writes, the audit row an allowed call must leave. A refusal with 403 must
+leave a `permission.denied` audit row. A URL or API operation that is added without a row here
+fails `test_every_url_pattern_is_in_the_matrix` / `test_every_api_operation_is_in_the_matrix`.
+
+The case under test is `world.case`: collector c1's case, team 1, creditor A.
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
+
+from qingshou.api.api import operations
+from qingshou.core.models import AuditLog
+from qingshou.core.tokens import create_api_token
+from qingshou.payments.actions import do_make_promise
+
+PERSONAS = ["collector", "collector_peer", "collector_team2", "leader", "creditor_a", "creditor_b", "admin"]
+
+
+def rule(default, **overrides):
+    out = {p: default for p in PERSONAS}
+    out.update(overrides)
+    return out
+
+
+# Who may do what to world.case, by role rules (DESIGN §2):
+CASE_READ = rule(404, collector=200, leader=200, creditor_a=200)          # scope decides; 404 outside it
+CASE_WORK_WEB = rule(404, collector=302, leader=302, creditor_a=403)     # read-only in scope: 403
+CASE_WORK_API = rule(403, collector=201, leader=201, collector_peer=404, collector_team2=404)
+OWN_QUEUE = rule(403, collector=200, collector_peer=200, collector_team2=200, leader=200)
+CASE_LISTS = rule(200, admin=403)                                         # admins do no case work
+TEAM_FIGURES = rule(403, leader=200)
+
+
+@dataclass
+class Endpoint:
+    name: str
+    method: str
+    expect: dict
+    audit: str = ""                      # audit action an allowed write must leave
+    audit_for: tuple = ()                # personas for which that audit row is required (default: allowed ones)
+    kwargs: object = None                # callable(world, user) -> URL kwargs
+    data: object = None                  # callable(world, user) -> request data
+    query: object = None                 # callable(world, user) -> query string dict
+    json: bool = False
+
+
+def _case_kwargs(w, u):
+    return {"pk": w.case.pk}
+
+
+def _debtor_phone(w):
+    party = w.case.debtor.parties.get(relation="self")
+    return party, party.phones.first()
+
+
+def _log_data(w, u):
+    party, phone = _debtor_phone(w)
+    from qingshou.contact.models import OutcomeCode
+
+    return {
+        "party": party.pk, "phone": phone.pk, "channel": "call", "direction": "out",
+        "started_at": timezone.localtime(timezone.now() - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M"),
+        "duration_seconds": 30, "outcome": OutcomeCode.objects.get(code="no_answer").pk, "notes": "无人接听",
+    }
+
+
+def _token_kwargs(w, u):
+    token, _ = create_api_token(w.collector, "matrix", acting_user=w.collector)
+    return {"pk": token.pk}
+
+
+WEB = [
+    Endpoint("home", "get", rule(302)),
+    Endpoint("login", "get", rule(302)),
+    Endpoint("logout", "post", rule(302)),
+    Endpoint("core:tokens", "get", rule(200)),
+    Endpoint("core:tokens", "post", rule(200), audit="token.create", data=lambda w, u: {"name": "矩阵测试"}),
+    Endpoint("core:token_revoke", "post", rule(404, collector=302), audit="token.revoke", kwargs=_token_kwargs),
+    Endpoint("portfolio:list", "get", CASE_LISTS),
+    Endpoint("portfolio:queue", "get", OWN_QUEUE),
+    Endpoint("portfolio:get_next", "post", rule(403, collector=302, collector_peer=302, collector_team2=302,
+                                                leader=302),
+             audit="case.get_next", audit_for=("collector", "collector_peer", "collector_team2")),
+    Endpoint("portfolio:case", "get", CASE_READ, kwargs=_case_kwargs),
+    Endpoint("portfolio:phone_options", "get", rule(404, collector=200, leader=200, creditor_a=403),
+             kwargs=_case_kwargs),
+    Endpoint("portfolio:reveal", "get", rule(404, collector=200, leader=200, creditor_a=403), kwargs=_case_kwargs,
+             query=lambda w, u: {"what": "id_number"}),
+    Endpoint("portfolio:reveal", "post", rule(404, collector=200, leader=200, creditor_a=403), kwargs=_case_kwargs,
+             audit="pii.reveal", data=lambda w, u: {"what": f"phone:{_debtor_phone(w)[1].pk}", "reason": "核实号码"}),
+    Endpoint("contact:log", "post", CASE_WORK_WEB, kwargs=_case_kwargs, audit="contact.log", data=_log_data),
+    Endpoint("reports:team", "get", TEAM_FIGURES),
+    Endpoint("reports:team", "post", rule(403, leader=302), audit="case.reassign",
+             data=lambda w, u: {"op": "reassign", "to_user": w.collector_peer.pk, "reason": "矩阵测试调案",
+                                "case_ids": [w.case.pk], "team": w.team1.pk}),
+]
+
+
+def _promise_kwargs(w, u):
+    p = do_make_promise(w.case, amount=Decimal("100.00"), due_date=timezone.localdate() + timedelta(days=2),
+                        acting_user=w.collector)
+    return {"case_id": w.case.pk, "promise_id": p.pk}
+
+
+def _api_contact(w, u):
+    party, phone = _debtor_phone(w)
+    return {"party_id": party.pk, "phone_id": phone.pk, "channel": "call", "outcome": "no_answer",
+            "started_at": (timezone.now() - timedelta(minutes=5)).isoformat(), "notes": "无人接听"}
+
+
+API = {
+    "me": Endpoint("/me", "get", rule(200)),
+    "outcome_list": Endpoint("/outcomes", "get", rule(200)),
+    "cases_mine": Endpoint("/cases/mine", "get", OWN_QUEUE),
+    "cases_list": Endpoint("/cases", "get", CASE_LISTS),
+    "promise_list": Endpoint("/promises", "get", CASE_LISTS),
+    "case_detail": Endpoint("/cases/{case_id}", "get", CASE_READ),
+    "contact_list": Endpoint("/cases/{case_id}/contacts", "get", CASE_READ),
+    "contact_create": Endpoint("/cases/{case_id}/contacts", "post", CASE_WORK_API, audit="contact.log",
+                               data=_api_contact, json=True),
+    "promise_create": Endpoint("/cases/{case_id}/promises", "post", CASE_WORK_API, audit="promise.create",
+                               data=lambda w, u: {"amount": "500.00",
+                                                  "due_date": str(timezone.localdate() + timedelta(days=3))},
+                               json=True),
+    "promise_cancel": Endpoint("/cases/{case_id}/promises/{promise_id}/cancel", "post",
+                               {**CASE_WORK_API, "collector": 200, "leader": 200}, audit="promise.cancel",
+                               kwargs=_promise_kwargs, data=lambda w, u: {"reason": "客户改约"}, json=True),
+}
+
+
+def _named_patterns(patterns, namespace=""):
+    for p in patterns:
+        if isinstance(p, URLResolver):
+            prefix = str(p.pattern)
+            if prefix.startswith(("admin/", "api/", "i18n/")):
+                continue
+            ns = f"{namespace}{p.namespace}:" if p.namespace else namespace
+            yield from _named_patterns(p.url_patterns, ns)
+        elif isinstance(p, URLPattern):
+            if p.name:
+                yield f"{namespace}{p.name}"
+            elif not str(p.pattern).startswith(("static", "media")):
+                yield f"<unnamed {p.pattern}>"
+
+
+def test_every_url_pattern_is_in_the_matrix():
+    declared = {e.name for e in WEB}
+    assert set(_named_patterns(get_resolver().url_patterns)) == declared
+
+
+def test_every_api_operation_is_in_the_matrix():
+    ops = {op_id for _, _, op_id in operations()}
+    assert ops == set(API)
+    for method, path, op_id in operations():
+        assert (API[op_id].method.upper(), "/api/v1" + API[op_id].name) == (method, path)
+
+
+def _check(world, persona, endpoint, response, audit_before):
+    expected = endpoint.expect[persona]
+    assert response.status_code == expected, (
+        f"{persona} {endpoint.method.upper()} {endpoint.name}: {response.status_code} != {expected}"
+    )
+    new = AuditLog.objects.filter(pk__gt=audit_before)
+    if expected == 403:
+        assert new.filter(action="permission.denied").exists(), "a refusal must be audited"
+    needs_audit = endpoint.audit and expected in (200, 201, 302) and (
+        not endpoint.audit_for or persona in endpoint.audit_for
+    )
+    if needs_audit:
+        assert new.filter(action=endpoint.audit).exists(), f"no {endpoint.audit} audit row"
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("endpoint", WEB, ids=lambda e: f"{e.method}-{e.name}")
+def test_web_matrix(office_hours, world, client, persona, endpoint):
+    user = world.personas[persona]
+    client.force_login(user)
+    kwargs = endpoint.kwargs(world, user) if endpoint.kwargs else {}
+    url = reverse(endpoint.name, kwargs=kwargs)
+    before = AuditLog.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    if endpoint.method == "get":
+        response = client.get(url, endpoint.query(world, user) if endpoint.query else {})
+    else:
+        response = client.post(url, endpoint.data(world, user) if endpoint.data else {})
+    _check(world, persona, endpoint, response, before)
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("op_id", sorted(API))
+def test_api_matrix(office_hours, world, client, persona, op_id):
+    endpoint = API[op_id]
+    user = world.personas[persona]
+    _, secret = create_api_token(user, "matrix", acting_user=user)
+    kwargs = endpoint.kwargs(world, user) if endpoint.kwargs else {"case_id": world.case.pk}
+    url = "/api/v1" + endpoint.name.format(**kwargs)
+    before = AuditLog.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
+    if endpoint.method == "get":
+        response = client.get(url, **headers)
+    else:
+        response = client.post(url, endpoint.data(world, user) if endpoint.data else {},
+                               content_type="application/json", **headers)
+    _check(world, persona, endpoint, response, before)
+
+
+def test_anonymous_is_sent_to_login_or_401(db, client, world):
+    for e in WEB:
+        if e.name in ("login", "logout"):
+            continue
+        kwargs = e.kwargs(world, world.collector) if e.kwargs else {}
+        r = getattr(client, e.method)(reverse(e.name, kwargs=kwargs))
+        assert r.status_code == 302 and "/login/" in r["Location"], e.name
+    assert client.get("/api/v1/cases").status_code == 401
