@@ -6,6 +6,7 @@ from itertools import count
 
 from django.utils import timezone
 
+from qingshou.contact.outcomes import ensure_standard_outcomes
 from qingshou.org.models import Branch, Creditor, Role, Team, User
 from qingshou.portfolio.models import Case, Debtor, Party, Phone, Placement, Relation
 
@@ -47,6 +48,8 @@ class World:
     """Two creditors, one branch, two teams, and the persona users."""
 
     def __init__(self):
+        # Transactional tests flush the data migration's rows; put the standard outcome codes back.
+        ensure_standard_outcomes()
         self.branch = Branch.objects.create(code="sh", name="上海分部")
         self.other_branch = Branch.objects.create(code="bj", name="北京分部")
         self.team1 = Team.objects.create(branch=self.branch, code="t1", name="一组")

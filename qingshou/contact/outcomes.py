@@ -19,3 +19,14 @@ STANDARD_OUTCOMES = [
     ("stop_today", "要求今日停止联系", "Asked not to be contacted again today",
      {"connected": True, "stop_today": True}),
 ]
+
+
+def ensure_standard_outcomes(outcome_model=None) -> int:
+    """Create or update the standard codes (used by the data migration; idempotent)."""
+    if outcome_model is None:
+        from qingshou.contact.models import OutcomeCode as outcome_model
+    for order, (code, zh, en, flags) in enumerate(STANDARD_OUTCOMES, start=1):
+        outcome_model.objects.update_or_create(
+            code=code, defaults={"label_zh": zh, "label_en": en, "order": order * 10, **flags}
+        )
+    return len(STANDARD_OUTCOMES)
