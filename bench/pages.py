@@ -70,14 +70,35 @@ def main():
     _, secret = create_api_token(collector, "bench", acting_user=collector)
     auth = {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
 
+    from qingshou.portfolio.models import Party
+
+    targets = iter(
+        Party.objects.filter(debtor__cases__assigned_to=collector, relation="self", phones__isnull=False)
+        .values_list("debtor__cases__pk", "pk", "phones__pk")
+        .distinct()[: ROUNDS * 2]
+    )
+
+    outcomes = {201: 0, 409: 0}
+
+    def log_one():
+        case_id, party_id, phone_id = next(targets)
+        r = c.post(f"/api/v1/cases/{case_id}/contacts", {"party_id": party_id, "phone_id": phone_id,
+                   "channel": "call", "outcome": "no_answer", "notes": "bench"}, content_type="application/json",
+                   **auth)
+        if r.status_code not in (201, 409):  # 409: refused by the compliance hook (e.g. after 22:00)
+            return r
+        outcomes[r.status_code] += 1
+        return None
+
     results = {
-        "queue page 「我的案件」": timed(lambda: c.get(reverse("portfolio:queue"))),
+        "queue page (my cases)": timed(lambda: c.get(reverse("portfolio:queue"))),
         "queue page, search": timed(lambda: c.get(reverse("portfolio:queue"), {"q": case.account_number[-4:]})),
         "case page": timed(lambda: c.get(reverse("portfolio:case", args=[case.pk]))),
         "Get Next (POST)": timed(lambda: c.post(reverse("portfolio:get_next"))),
         "team page (leader)": timed(lambda: lc.get(reverse("reports:team"))),
         "API GET /cases/mine": timed(lambda: c.get("/api/v1/cases/mine", **auth)),
         "API GET /cases/{id}": timed(lambda: c.get(f"/api/v1/cases/{case.pk}", **auth)),
+        "API POST contact (hook + save)": timed(log_one),
     }
     print(f"qingshou page benchmark: {CASES} demo cases, SQLite, {ROUNDS} rounds each, in-process client")
     print(f"migrate {t_migrate:.1f} s, demo data {t_demo:.1f} s "
@@ -85,6 +106,7 @@ def main():
     print(f"{'what':32} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")
     for name, r in results.items():
         print(f"{name:32} {r['p50']:8.1f} {r['p95']:8.1f} {r['max']:8.1f}")
+    print(f"contacts posted: {outcomes[201]} saved, {outcomes[409]} refused by the compliance hook")
 
 
 if __name__ == "__main__":
