@@ -82,8 +82,10 @@ TEMPLATES = [
 # --- database -------------------------------------------------------------------------------
 DB = env_choice("DB", "sqlite", ("sqlite", "postgres"))
 DATABASE_URL = env_str("DATABASE_URL")
+# Persistent connections for PostgreSQL; the test runner sets 0 so no thread keeps one open.
+CONN_MAX_AGE = env_int("DB_CONN_MAX_AGE", 60, minimum=0)
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=CONN_MAX_AGE)}
 elif DB == "postgres":
     DATABASES = {
         "default": {
@@ -93,7 +95,7 @@ elif DB == "postgres":
             "PASSWORD": env_str("PGPASSWORD"),
             "HOST": env_str("PGHOST", "127.0.0.1"),
             "PORT": env_int("PGPORT", 5432, minimum=1, maximum=65535),
-            "CONN_MAX_AGE": 60,
+            "CONN_MAX_AGE": CONN_MAX_AGE,
             "TEST": {"NAME": env_str("PGTESTDATABASE", "test_qingshou")},
         }
     }

@@ -4,6 +4,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
 export QINGSHOU_FAST_HASHER=1
+export DB_CONN_MAX_AGE=0
 export QINGSHOU_VAR_DIR="${QINGSHOU_VAR_DIR:-$PWD/var/test}"
 mkdir -p "$QINGSHOU_VAR_DIR"
 

@@ -45,6 +45,11 @@ def page():
         pg = context.new_page()
         pg.set_default_timeout(15000)
         yield pg
+        # ORM calls made while Playwright's loop runs get their own connection; close it here, in that
+        # same context, or PostgreSQL cannot drop the test database at the end.
+        from django.db import connections
+
+        connections.close_all()
         browser.close()
 
 
