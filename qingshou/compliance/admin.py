@@ -1,10 +1,11 @@
 from django.contrib import admin
 
 from qingshou.compliance.models import ComplianceDecision
+from qingshou.core.admin import ReadOnlyAdmin
 
 
 @admin.register(ComplianceDecision)
-class ComplianceDecisionAdmin(admin.ModelAdmin):
+class ComplianceDecisionAdmin(ReadOnlyAdmin):
     list_display = (
         "decided_at",
         "allowed",
@@ -17,12 +18,3 @@ class ComplianceDecisionAdmin(admin.ModelAdmin):
     )
     list_filter = ("allowed", "channel", "policy_version")
     date_hierarchy = "decided_at"
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

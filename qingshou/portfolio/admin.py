@@ -3,6 +3,7 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from qingshou.core.admin import ReadOnlyAdmin
 from qingshou.core.masking import mask_name
 from qingshou.portfolio.models import Case, Placement
 
@@ -13,17 +14,6 @@ class PlacementAdmin(admin.ModelAdmin):
     list_filter = ("creditor",)
     search_fields = ("code",)
     date_hierarchy = "starts_on"
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Case)
