@@ -14,7 +14,7 @@ PYTHON ?= $(shell \
     if [ -x "$$d/bin/python" ]; then echo "$$d/bin/python"; exit 0; fi; \
   done)
 
-.PHONY: run test lint format messages bench clean help
+.PHONY: run test lint format messages bench bench-compliance clean help
 
 help:
 	@echo "make run    start qingshou (web on http://127.0.0.1:$${PORT:-8000}, worker, scheduler; demo data)"
@@ -52,3 +52,10 @@ clean:
 
 bench: $(STAMP)
 	$(BIN)/python bench/pages.py
+
+bench-compliance: $(STAMP)
+	$(BIN)/python bench/compliance.py
+
+# Placement import: 100,000 and 1,000,000 generated rows into PostgreSQL (vs raw COPY) and SQLite (100,000).
+bench-import: $(STAMP)
+	$(BIN)/python bench/import.py

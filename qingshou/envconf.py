@@ -60,7 +60,8 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
-def env_secret(name: str, *, generate_into: Path | None = None, min_length: int = 32) -> str:
+def env_secret(name: str, *, generate_into: Path | None = None, min_length: int = 32,
+               optional: bool = False) -> str:
     """A secret from NAME, from the file named by NAME_FILE, or generated once into a file.
 
     Production sets NAME or NAME_FILE; the embedded default generates a random secret under var/ on
@@ -83,8 +84,27 @@ def env_secret(name: str, *, generate_into: Path | None = None, min_length: int 
             value = secrets.token_urlsafe(48)
             generate_into.write_text(value)
             generate_into.chmod(0o600)
+    if value is None and optional:
+        return ""
     if value is None:
         raise ImproperlyConfigured(f"{name} (or {name}_FILE) must be set")
     if len(value) < min_length:
         raise ImproperlyConfigured(f"{name}: must be at least {min_length} characters long")
     return value
+
+
+def env_keyring(name: str) -> list[str]:
+    """A comma-separated list of "id:secret" entries from NAME or from the file named by NAME_FILE.
+
+    The file may also hold one entry per line. Order matters: the first entry is the current key.
+    """
+    raw = os.environ.get(name)
+    file_name = os.environ.get(f"{name}_FILE")
+    if raw is None and file_name:
+        path = Path(file_name)
+        if not path.is_file():
+            raise ImproperlyConfigured(f"{name}_FILE={file_name!r}: no such file")
+        raw = path.read_text()
+    if raw is None:
+        return []
+    return [item.strip() for item in raw.replace("\n", ",").split(",") if item.strip()]

@@ -9,15 +9,21 @@ from pathlib import Path
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
 
-from qingshou.envconf import env_bool, env_choice, env_int, env_list, env_secret, env_str
+from qingshou.envconf import env_bool, env_choice, env_int, env_keyring, env_list, env_secret, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("QINGSHOU_VAR_DIR", str(BASE_DIR / "var")))
 
 DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = env_secret("QINGSHOU_SECRET_KEY", generate_into=VAR_DIR / "secret_key")
-# Key for encrypting PII at rest (used by the intake issue); same sources as the secret key.
-FIELD_ENCRYPTION_KEY = env_secret("QINGSHOU_FIELD_KEY", generate_into=VAR_DIR / "field_key")
+# PII at rest (qingshou/core/crypto.py). A keyring QINGSHOU_FIELD_KEYS="id1:secret1,id2:secret2" (or
+# QINGSHOU_FIELD_KEYS_FILE): the first encrypts, all decrypt. Without it, the one key QINGSHOU_FIELD_KEY
+# (or _FILE; generated into var/field_key in the embedded set-up). QINGSHOU_FIELD_HASH_KEY (or _FILE),
+# optional, fixes the lookup-hash key; by default it is derived from each encryption key.
+FIELD_ENCRYPTION_KEYS = env_keyring("QINGSHOU_FIELD_KEYS")
+FIELD_ENCRYPTION_KEY = (FIELD_ENCRYPTION_KEYS[0] if FIELD_ENCRYPTION_KEYS
+                        else env_secret("QINGSHOU_FIELD_KEY", generate_into=VAR_DIR / "field_key"))
+FIELD_HASH_KEY = env_secret("QINGSHOU_FIELD_HASH_KEY", optional=True)
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])

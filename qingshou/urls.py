@@ -11,4 +11,6 @@ urlpatterns = [
     path("cases/", include("qingshou.portfolio.urls")),
     path("contacts/", include("qingshou.contact.urls")),
     path("reports/", include("qingshou.reports.urls")),
+    path("compliance/", include("qingshou.compliance.urls")),
+    path("intake/", include("qingshou.portfolio.intake_urls")),
 ]

@@ -80,6 +80,7 @@ def build_data():
         started_at=at + timedelta(minutes=40),
         duration_seconds=185,
         notes="本人表示近期收入下降，愿意先还一部分，月底前答复。",
+        institution_stated=True,
     )
     do_make_promise(w.case, amount=Decimal("2000.00"), due_date=timezone.localdate(), acting_user=w.collector)
     d2 = w.case_peer.debtor.parties.get(relation="self")
@@ -92,6 +93,7 @@ def build_data():
         started_at=at,
         duration_seconds=240,
         notes="承诺下周还款",
+        institution_stated=True,
         promise_amount=Decimal("3000.00"),
         promise_due_date=timezone.localdate() + timedelta(days=5),
     )
@@ -179,6 +181,16 @@ def main(out: Path) -> int:
         page.click("form.filters button")
         page.wait_for_selector("#new-secret")
         page.screenshot(path=str(out / "tokens.png"), full_page=True)
+
+        # The compliance officer's screens (the supervisor has compliance.view / compliance.edit).
+        login("sup")
+        for shot, path in (("compliance_decisions", "/compliance/decisions/"),
+                           ("compliance_refusals", "/compliance/refusals/"),
+                           ("compliance_policies", "/compliance/policies/"),
+                           ("compliance_layer", "/compliance/policies/house/")):
+            page.goto(f"{base}{path}")
+            page.screenshot(path=str(out / f"{shot}.png"), full_page=True)
+        login("lead1")
 
         page.click(".lang button[value=en]")
         page.wait_for_load_state()

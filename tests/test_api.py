@@ -63,6 +63,7 @@ def contact_body(case, outcome="no_answer", **extra):
         "outcome": outcome,
         "duration_seconds": 30,
         "notes": "测试备注",
+        "institution_stated": True,  # CN preset: the opening of a first conversation states the institution
     }
     body.update(extra)
     return body
@@ -353,7 +354,7 @@ def test_compliance_refusal_outside_hours_is_409(office_hours, world, outcomes, 
     assert r.status_code == 409, r.content
     d = r.json()
     assert d["allowed"] is False
-    assert d["reasons"][0]["rule"] == "contact_hours"
+    assert d["reasons"][0]["rule"] == "cn.hours"
     assert set(d["reasons"][0]) == {"rule", "layer", "message_zh", "message_en"}
     assert datetime.fromisoformat(d["next_allowed_at"]) == datetime.combine(
         timezone.localdate(), time(8, 0), tzinfo=SH
@@ -371,7 +372,7 @@ def test_sixth_call_to_a_party_is_409(office_hours, world, outcomes, api_for):
     r = c.post(f"/cases/{world.case.pk}/contacts", contact_body(world.case))
     assert r.status_code == 409
     d = r.json()
-    assert [x["rule"] for x in d["reasons"]] == ["daily_call_cap"]
+    assert [x["rule"] for x in d["reasons"]] == ["house.daily_calls"]
     tomorrow = timezone.localdate() + timedelta(days=1)
     assert datetime.fromisoformat(d["next_allowed_at"]) == datetime.combine(tomorrow, time(8, 0), tzinfo=SH)
     assert ContactAttempt.objects.count() == 5
@@ -534,6 +535,8 @@ EXPECTED_OPERATIONS = {
     ("POST", "/api/v1/cases/{case_id}/promises/{promise_id}/cancel"),
     ("GET", "/api/v1/outcomes"),
     ("GET", "/api/v1/me"),
+    ("GET", "/api/v1/dialer/next"),
+    ("POST", "/api/v1/dialer/check"),
 }
 
 

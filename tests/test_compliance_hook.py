@@ -1,4 +1,4 @@
-"""The compliance hook's pure decision function and its adapter."""
+"""hook.decide: the engine with the house layer over a bare history (the database-free path the demo uses)."""
 
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from qingshou.compliance.hook import ContactRequest, PastContact, Policy, decide
+from qingshou.compliance.types import PolicyLayer
 
 SH = ZoneInfo("Asia/Shanghai")
 
@@ -33,7 +34,7 @@ def test_contact_hours_boundaries(h, m, allowed):
     d = decide(req(at(h, m)), [])
     assert d.allowed is allowed
     if not allowed:
-        assert [r.rule for r in d.reasons] == ["contact_hours"]
+        assert [r.rule for r in d.reasons] == ["house.hours"]
 
 
 def test_next_allowed_time_before_and_after_hours():
@@ -48,14 +49,17 @@ def test_hours_measured_in_shanghai_time_whatever_the_input_zone():
 
 
 def test_letters_are_not_bound_by_hours():
-    assert decide(req(at(23), channel="letter"), []).allowed
+    # (without an approved template a letter is refused anyway: templates arrive with their own issue)
+    d = decide(req(at(23), channel="letter"), [])
+    assert "house.hours" not in [r.rule for r in d.reasons]
+    assert [r.rule for r in d.reasons] == ["template.missing"]
 
 
 def test_fifth_call_allowed_sixth_refused():
     assert decide(req(at(15)), calls(4)).allowed
     d = decide(req(at(15)), calls(5))
     assert not d.allowed
-    assert [r.rule for r in d.reasons] == ["daily_call_cap"]
+    assert [r.rule for r in d.reasons] == ["house.daily_calls"]
     assert "5" in d.reasons[0].message_zh
     assert d.next_allowed_at == at(8, 0, day=11)
 
@@ -70,13 +74,13 @@ def test_cap_is_per_party_and_per_day():
 def test_robot_calls_count_toward_the_cap_but_sms_do_not():
     assert not decide(req(at(15)), calls(3) + calls(2, channel="robot")).allowed
     assert decide(req(at(15)), calls(3) + calls(2, channel="sms")).allowed
-    assert decide(req(at(15), channel="sms"), calls(5)).allowed
+    assert "house.daily_calls" not in [r.rule for r in decide(req(at(15), channel="sms"), calls(5)).reasons]
 
 
 def test_stop_today_by_debtor_blocks_every_party_that_day():
     stop = [PastContact(party_id=1, channel="call", started_at=at(10), party_is_debtor=True, stop_today=True)]
     d = decide(req(at(11), party=2, debtor=False), stop)
-    assert not d.allowed and d.reasons[0].rule == "stop_today"
+    assert not d.allowed and d.reasons[0].rule == "house.stop_today"
     assert d.next_allowed_at == at(8, 0, day=11)
     assert decide(req(at(11), party=2, debtor=False), stop).reasons[0].message_en.startswith("The debtor")
     # the next day it is allowed again
@@ -92,13 +96,14 @@ def test_stop_today_by_third_party_blocks_only_that_party():
 def test_every_denying_rule_is_reported_and_next_time_satisfies_all():
     d = decide(req(at(22, 30)), calls(5, when=at(9)))
     # 22:30: hours fail; the cap counts today's calls (all 5 today) so it fails too.
-    assert {r.rule for r in d.reasons} == {"contact_hours", "daily_call_cap"}
+    assert {r.rule for r in d.reasons} == {"house.hours", "house.daily_calls"}
     assert d.next_allowed_at == at(8, 0, day=11)
     assert decide(req(d.next_allowed_at), calls(5, when=at(9))).allowed
 
 
 def test_policy_parameters_are_data():
-    strict = Policy(version="t", max_calls_per_party_per_day=2)
+    strict = Policy(layers=(PolicyLayer(kind="house", name="house", version="t",
+                                        params={"hours": ["08:00", "22:00"], "max_calls_per_party_day": 2}),))
     assert not decide(req(at(15)), calls(2), strict).allowed
     assert decide(req(at(15)), calls(2)).allowed
-    assert decide(req(at(15)), [], strict).policy_version == "t"
+    assert decide(req(at(15)), [], strict).policy_version == "house@t"

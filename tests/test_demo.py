@@ -143,7 +143,7 @@ def test_history_obeys_the_house_rules(demo):
             per_party_day[(c.party_id, local.date())] += 1
         assert c.started_at <= timezone.now()
         assert c.noted_at >= c.started_at
-        assert c.decision is not None and c.decision.allowed and c.decision.policy_version == "house-2026.1"
+        assert c.decision is not None and c.decision.allowed and c.decision.policy_version == "house@2026.1"
         assert (c.decision.case_id, c.decision.party_id, c.decision.contact_at) == (
             c.case_id,
             c.party_id,

@@ -90,6 +90,7 @@ def test_collector_get_next_and_log_a_promise(browser_world, live_server, page):
     page.fill("#id_promise_amount", "2000")
     page.fill("#id_promise_due_date", due.isoformat())
     page.fill("#id_notes", "本人承诺三天内还款两千元。")
+    page.check("#id_institution_stated")  # CN first conversation: the institution was stated at the opening
     page.click("#log-form button[type=submit]")
     page.wait_for_load_state()
 

@@ -37,6 +37,7 @@ CASE_WORK_API = rule(403, collector=201, leader=201, collector_peer=404, collect
 OWN_QUEUE = rule(403, collector=200, collector_peer=200, collector_team2=200, leader=200)
 CASE_LISTS = rule(200, admin=403)                                         # admins do no case work
 TEAM_FIGURES = rule(403, leader=200)
+COMPLIANCE_VIEW = rule(403, admin=200)                                     # supervisor, QA, admin only
 
 
 @dataclass
@@ -72,9 +73,72 @@ def _log_data(w, u):
     }
 
 
+def _policy_data(w, u):
+    """The house layer's edit form as posted: its published parameters, one changed, and a note."""
+    from qingshou.compliance.forms import PolicyLayerForm
+    from qingshou.compliance.models import PolicyLayerVersion
+
+    row = PolicyLayerVersion.objects.get(name="house", status="published")
+    form = PolicyLayerForm(params=row.params)
+    data = {k: ("on" if v is True else v) for k, v in form.initial.items() if v not in (None, False, "", [])}
+    data.update({"max_calls_per_party_day": "4", "note": "矩阵测试：每人每日最多 4 次"})
+    return data
+
+
 def _token_kwargs(w, u):
     token, _ = create_api_token(w.collector, "matrix", acting_user=w.collector)
     return {"pk": token.pk}
+
+
+# Intake (placement and repayment files, recall): supervisors and admins only.
+INTAKE = rule(403, admin=200)
+INTAKE_POST = rule(403, admin=302)
+
+
+def _payment_csv(w, txn="M1", account=None):
+    day = (timezone.localdate() - timedelta(days=1)).isoformat()
+    return f"卡号,交易流水号,还款金额,还款日期\r\n{account or w.case.account_number},{txn},10,{day}\r\n".encode("gbk")
+
+
+def _upload(name, data):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile(name, data)
+
+
+def _placement_csv():
+    import csv
+    import io
+
+    from qingshou.portfolio.intake.sample import HEADERS, rows
+
+    buf = io.StringIO()
+    csv.writer(buf).writerows([HEADERS, *rows(2)])
+    return buf.getvalue().encode("gbk")
+
+
+def _stash_kwargs(w, u):
+    from qingshou.portfolio.intake_views import stash_upload
+
+    return {"token": stash_upload(_upload("委案.csv", _placement_csv()), user=u, creditor=w.creditor_a)}
+
+
+def _mapping_data(w, u):
+    from qingshou.portfolio.intake.profiles import synonym_mapping
+    from qingshou.portfolio.intake.sample import HEADERS
+
+    by_header = {h: k for k, h in synonym_mapping(HEADERS).items()}
+    return {f"col_{i}": by_header.get(h, "") for i, h in enumerate(HEADERS)}
+
+
+def _payment_import_kwargs(w, u, *, dry_run=False, unmatched=False):
+    import io
+
+    from qingshou.payments.intake import create_payment_import, run_payment_import
+
+    data = _payment_csv(w, txn=f"K{u.pk}", account="NOPE" if unmatched else None)
+    imp = create_payment_import(io.BytesIO(data), creditor=w.creditor_a, file_name="回款.csv", dry_run=dry_run)
+    return {"pk": run_payment_import(imp.pk).pk}
 
 
 WEB = [
@@ -97,6 +161,37 @@ WEB = [
     Endpoint("portfolio:reveal", "post", rule(404, collector=200, leader=200, creditor_a=403), kwargs=_case_kwargs,
              audit="pii.reveal", data=lambda w, u: {"what": f"phone:{_debtor_phone(w)[1].pk}", "reason": "核实号码"}),
     Endpoint("contact:log", "post", CASE_WORK_WEB, kwargs=_case_kwargs, audit="contact.log", data=_log_data),
+    Endpoint("intake:index", "get", INTAKE),
+    Endpoint("intake:placement_upload", "get", INTAKE),
+    Endpoint("intake:placement_upload", "post", INTAKE_POST, audit="import.upload",
+             data=lambda w, u: {"creditor": w.creditor_a.pk, "file": _upload("委案.csv", _placement_csv())}),
+    Endpoint("intake:placement_mapping", "get", INTAKE, kwargs=_stash_kwargs),
+    Endpoint("intake:placement_mapping", "post", INTAKE_POST, audit="import.create", kwargs=_stash_kwargs,
+             data=_mapping_data),
+    Endpoint("intake:payment_upload", "get", INTAKE),
+    Endpoint("intake:payment_upload", "post", INTAKE_POST, audit="import.create",
+             data=lambda w, u: {"creditor": w.creditor_a.pk, "file": _upload("回款.csv", _payment_csv(w))}),
+    Endpoint("intake:recall", "get", INTAKE),
+    Endpoint("intake:recall", "post", INTAKE, audit="case.recall",
+             data=lambda w, u: {"op": "recall", "creditor": w.creditor_a.pk, "reason": "甲方退案",
+                                "file": _upload("退案.csv", f"卡号\r\n{w.case.account_number}\r\n".encode())}),
+    Endpoint("intake:recall_file", "get", INTAKE, audit="recall.file",
+             query=lambda w, u: {"creditor": w.creditor_a.pk}),
+    Endpoint("intake:detail", "get", INTAKE, kwargs=_payment_import_kwargs),
+    Endpoint("intake:status", "get", INTAKE, kwargs=_payment_import_kwargs),
+    Endpoint("intake:error_report", "get", INTAKE, audit="import.error_report",
+             kwargs=lambda w, u: _payment_import_kwargs(w, u, unmatched=True)),
+    Endpoint("intake:run_for_real", "post", INTAKE_POST, audit="import.create",
+             kwargs=lambda w, u: _payment_import_kwargs(w, u, dry_run=True)),
+    Endpoint("portfolio:precheck", "get", rule(404, collector=200, leader=200, creditor_a=403), kwargs=_case_kwargs,
+             query=lambda w, u: {"party": _debtor_phone(w)[0].pk, "phone": _debtor_phone(w)[1].pk,
+                                 "channel": "call"}),
+    Endpoint("compliance:decisions", "get", COMPLIANCE_VIEW),
+    Endpoint("compliance:refusals", "get", COMPLIANCE_VIEW),
+    Endpoint("compliance:policies", "get", COMPLIANCE_VIEW),
+    Endpoint("compliance:policy_layer", "get", COMPLIANCE_VIEW, kwargs=lambda w, u: {"name": "house"}),
+    Endpoint("compliance:policy_layer", "post", rule(403, admin=302), audit="policy.publish",
+             kwargs=lambda w, u: {"name": "house"}, data=_policy_data),
     Endpoint("reports:team", "get", TEAM_FIGURES),
     Endpoint("reports:team", "post", rule(403, leader=302), audit="case.reassign",
              data=lambda w, u: {"op": "reassign", "to_user": w.collector_peer.pk, "reason": "矩阵测试调案",
@@ -116,8 +211,20 @@ def _api_contact(w, u):
             "started_at": (timezone.now() - timedelta(minutes=5)).isoformat(), "notes": "无人接听"}
 
 
+def _dialer_items(w, u):
+    party, phone = _debtor_phone(w)
+    return {"items": [{"case_id": w.case.pk, "party_id": party.pk, "phone_id": phone.pk, "channel": "call"}]}
+
+
 API = {
     "me": Endpoint("/me", "get", rule(200)),
+    # the feed: own queue, full numbers, dialer.feed only (collectors, team leaders); one audit row per call
+    "dialer_next": Endpoint("/dialer/next", "get", rule(403, collector=200, collector_peer=200, collector_team2=200,
+                                                       leader=200), audit="dialer.feed"),
+    # the batch check: anyone who works cases (items outside their scope come back "not_found")
+    "dialer_check": Endpoint("/dialer/check", "post", rule(403, collector=200, collector_peer=200,
+                                                          collector_team2=200, leader=200),
+                             audit="dialer.check", data=_dialer_items, json=True),
     "outcome_list": Endpoint("/outcomes", "get", rule(200)),
     "cases_mine": Endpoint("/cases/mine", "get", OWN_QUEUE),
     "cases_list": Endpoint("/cases", "get", CASE_LISTS),
@@ -161,6 +268,11 @@ def test_every_api_operation_is_in_the_matrix():
     assert ops == set(API)
     for method, path, op_id in operations():
         assert (API[op_id].method.upper(), "/api/v1" + API[op_id].name) == (method, path)
+
+
+@pytest.fixture(autouse=True)
+def _media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
 
 
 def _check(world, persona, endpoint, response, audit_before):

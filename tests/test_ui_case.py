@@ -37,6 +37,7 @@ def _post(case, outcome_code, **extra):
         "duration_seconds": "65",
         "outcome": OutcomeCode.objects.get(code=outcome_code).pk,
         "notes": "测试催记",
+        "institution_stated": "on",  # CN preset: the opening of a first conversation states the institution
     }
     data.update(extra)
     return data

@@ -15,6 +15,7 @@ from django.conf import settings
 from ninja import NinjaAPI, Swagger
 
 from qingshou.api.auth import SessionAuth, TokenAuth
+from qingshou.api.dialer import router as dialer_router
 from qingshou.api.errors import install_handlers
 from qingshou.api.views import router
 
@@ -33,6 +34,7 @@ api = NinjaAPI(
 )
 install_handlers(api)
 api.add_router("", router)
+api.add_router("", dialer_router)
 
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")
 

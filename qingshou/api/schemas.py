@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from django.utils.translation import gettext as _
 from ninja import Schema
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from qingshou.contact.models import FIRST_CALL_CHECKLIST, Channel, Direction
 from qingshou.payments.models import Promise
@@ -54,6 +54,7 @@ ChecklistKey = Literal[tuple(key for key, _label in FIRST_CALL_CHECKLIST)]  # ty
 
 ChannelCode = Literal[tuple(Channel.values)]  # type: ignore[valid-type]
 DirectionCode = Literal[tuple(Direction.values)]  # type: ignore[valid-type]
+PurposeCode = Literal["collect", "callback", "locate"]
 CaseStatusCode = Literal[tuple(CaseStatus.values)]  # type: ignore[valid-type]
 BucketCode = Literal[tuple(Bucket.values)]  # type: ignore[valid-type]
 PromiseStatusCode = Literal[tuple(Promise.Status.values)]  # type: ignore[valid-type]
@@ -101,7 +102,8 @@ class CaseFilterIn(PageIn):
     creditor: Annotated[Text, Field(max_length=32)] | None = Field(None, description="Creditor code.")
     dpd_min: int | None = Field(None, ge=0, le=100_000)
     dpd_max: int | None = Field(None, ge=0, le=100_000)
-    q: Annotated[Text, Field(max_length=40)] | None = Field(None, description="Part of the account number.")
+    q: Annotated[Text, Field(max_length=40)] | None = Field(
+        None, description="Part of the account number, or a full phone or ID number.")
 
 
 class PromiseFilterIn(PageIn):
@@ -130,6 +132,15 @@ class ContactIn(Schema):
     recording_ref: Annotated[Text, Field(max_length=200)] = ""
     promise_amount: Money | None = Field(None, description="Required when the outcome records a promise.")
     promise_due_date: SaneDate | None = None
+    purpose: PurposeCode | None = Field(
+        None, description="collect | callback | locate; default: collect with the debtor, callback with others."
+    )
+    institution_stated: bool = Field(
+        False, description="The opening stated the institution (needed for the first conversation, CN preset)."
+    )
+    text: Annotated[Text, Field(max_length=4000)] = Field(
+        "", description="Outgoing SMS / letter text, checked by the content scanner (blocked on a hit)."
+    )
 
 
 class PromiseIn(Schema):
@@ -335,3 +346,71 @@ class MeOut(Schema):
     branch: CodeName | None
     creditor: CodeName | None
     capabilities: list[str]
+
+
+# --- dialer ---------------------------------------------------------------------------------
+
+DIALER_BATCH_MAX = 1000
+DIALER_FEED_MAX = 100
+
+
+INSTITUTION_HELP = ("The dialer's call flow opens by stating the institution (an approved announcement or "
+                    "script). Without it, a first conversation with a debtor under the CN preset is refused.")
+
+
+class DialerNextIn(Schema):
+    limit: int = Field(10, ge=1, le=DIALER_FEED_MAX)
+    institution_stated: bool = Field(False, description=INSTITUTION_HELP)
+
+
+class DialerNumberOut(Schema):
+    case_id: int
+    party_id: int
+    phone_id: int
+    relation: str
+    is_debtor: bool
+    number: str = Field(description="The full number (the caller holds dialer.feed; each feed is audited).")
+    number_masked: str
+    policy_version: str
+
+
+class DialerNextOut(Schema):
+    count: int
+    checked: int = Field(description="How many candidate numbers were put to the compliance engine.")
+    items: list[DialerNumberOut]
+
+
+class DialerCheckItemIn(BaseModel):
+    """A plain pydantic model (not a ninja Schema): ninja's per-object root validator costs ~50 µs,
+    which for 1,000 items is half the batch check's budget."""
+
+
+    case_id: Id
+    party_id: Id
+    phone_id: Id
+    channel: Literal["call", "robot", "sms"] = "call"
+
+
+class DialerCheckIn(BaseModel):
+    items: list[DialerCheckItemIn] = Field(min_length=1, max_length=DIALER_BATCH_MAX)
+    at: SaneDateTime | None = Field(None, description="When the calls would be made; default now.")
+    institution_stated: bool = Field(False, description=INSTITUTION_HELP)
+
+
+class DialerCheckItemOut(Schema):
+    case_id: int
+    party_id: int
+    phone_id: int
+    channel: str
+    allowed: bool
+    reasons: list[ReasonOut]
+    next_allowed_at: datetime | None
+    decision_id: int | None = Field(None, description="The stored decision; None when the item was not found.")
+    error: str = Field("", description="'not_found' when the case is not yours or the party/phone not in it.")
+
+
+class DialerCheckOut(Schema):
+    count: int
+    allowed: int
+    policy_versions: list[str]
+    items: list[DialerCheckItemOut]

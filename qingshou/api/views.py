@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -31,6 +31,7 @@ from qingshou.core.scoping import (
 from qingshou.payments.actions import do_cancel_promise, do_make_promise
 from qingshou.payments.models import Promise
 from qingshou.portfolio.models import Case, CaseHold, Party, Phone
+from qingshou.portfolio.search import cases_by_number_q
 from qingshou.strategy.queue import annotate_priority, work_queue
 
 router = Router()
@@ -227,7 +228,9 @@ def cases_list(request, filters: Query[s.CaseFilterIn]):
     if filters.dpd_max is not None:
         qs = qs.filter(dpd__lte=filters.dpd_max)
     if filters.q:
-        qs = qs.filter(account_number__icontains=filters.q.strip())
+        q = Q(account_number__icontains=filters.q.strip())
+        by_number = cases_by_number_q(filters.q)  # full phone or ID number, through the keyed hash
+        qs = qs.filter(q | by_number if by_number is not None else q)
     qs = annotate_priority(qs).select_related(*CASE_RELATED).order_by("pk")
     return _page(qs, filters, _case_out)
 
@@ -358,6 +361,9 @@ def contact_create(request, payload: s.ContactIn, case_id: int = Path(..., ge=1,
             recording_ref=payload.recording_ref,
             promise_amount=payload.promise_amount,
             promise_due_date=payload.promise_due_date,
+            purpose=payload.purpose,
+            institution_stated=payload.institution_stated,
+            text=payload.text,
         )
     except ActionError as exc:
         raise ApiValidationError(field_errors_from_action(exc, _CONTACT_FIELDS)) from exc

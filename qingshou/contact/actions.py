@@ -11,6 +11,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from qingshou.compliance.hook import ContactRequest, Decision, check_contact, record_decision
+from qingshou.compliance.scanner import scan
+from qingshou.compliance.types import CALLBACK, COLLECT, LOCATE
 from qingshou.contact.models import CALL_CHANNELS, Channel, ContactAttempt, Direction, OutcomeCode
 from qingshou.core.audit import audit
 from qingshou.core.errors import ActionError
@@ -22,6 +24,7 @@ from qingshou.portfolio.actions import place_hold
 from qingshou.portfolio.models import Case, Party, Phone
 
 FUTURE_SKEW = timedelta(minutes=5)
+PURPOSES = (COLLECT, LOCATE, CALLBACK)
 NO_ANSWER_RETRY = timedelta(hours=2)
 
 
@@ -47,8 +50,10 @@ def _next_work_at(outcome: OutcomeCode, promise: Promise | None, at: datetime) -
 
 
 def _validate(case: Case, party: Party, phone: Phone | None, channel: str, outcome: OutcomeCode,
-              started_at: datetime, duration_seconds: int) -> None:
+              started_at: datetime, duration_seconds: int, purpose: str | None = None) -> None:
     errors = {}
+    if purpose is not None and purpose not in PURPOSES:
+        errors["purpose"] = _("Unknown purpose.")
     if party.debtor_id != case.debtor_id:
         errors["party"] = _("This person is not a party to the case.")
     if channel not in Channel.values:
@@ -85,21 +90,33 @@ def do_log_contact(
     recording_ref: str = "",
     promise_amount: Decimal | None = None,
     promise_due_date=None,
+    purpose: str | None = None,
+    institution_stated: bool = False,
+    text: str = "",
 ) -> LogResult:
     """Ask the compliance hook, then save the contact record and apply its outcome's effects.
 
     A refused contact is not saved; the refusal itself is stored (decision, audit row, timeline
     event) as evidence, and the result carries the reasons and the next permitted time.
+
+    `purpose` defaults to "collect" with the debtor and "callback" (转告回电) with a third party.
+    `institution_stated`: the collector confirms the opening stated the institution (CN first
+    contact); a contact in which nobody spoke with the debtor needs no such statement.
+    `text`: the outgoing SMS / letter body, checked by the content scanner. The notes are scanned
+    too, but only flagged for QA (stored on the record, timeline event, audit row), never blocked.
     """
     started_at = started_at or timezone.now()
+    purpose = purpose or None
     case = lock_one(Case, case.pk)
-    _validate(case, party, phone, channel, outcome, started_at, duration_seconds)
+    _validate(case, party, phone, channel, outcome, started_at, duration_seconds, purpose)
     if outcome.opens_promise:
         validate_promise(case, promise_amount, promise_due_date)
 
     request = ContactRequest(
         case_id=case.pk, party_id=party.pk, phone_id=phone.pk if phone else None, channel=channel,
-        at=started_at, party_is_debtor=party.is_debtor, requested_by_id=acting_user.pk,
+        at=started_at, party_is_debtor=party.is_debtor, party_relation=party.relation,
+        purpose=purpose or (COLLECT if party.is_debtor else CALLBACK), requested_by_id=acting_user.pk,
+        text=text or "", institution_stated=bool(institution_stated or not outcome.right_party),
     )
     decision = check_contact(request)
     stored = record_decision(request, decision, acting_user=acting_user)
@@ -109,13 +126,23 @@ def do_log_contact(
         return LogResult(decision=decision)
 
     since = int((started_at - case.assigned_at).total_seconds()) if case.assigned_at else None
+    notes = notes.strip()
+    hits = scan(notes, audience="debtor" if party.is_debtor else "third_party")
+    flags = [{"category": h.category, "phrase": h.phrase, "start": h.start, "end": h.end, "severity": h.severity}
+             for h in hits]
     contact = ContactAttempt.objects.create(
         case=case, party=party, phone=phone, collector=acting_user, channel=channel, direction=direction,
-        started_at=started_at, duration_seconds=duration_seconds, outcome=outcome, notes=notes.strip(),
+        started_at=started_at, duration_seconds=duration_seconds, outcome=outcome, notes=notes,
         recording_ref=recording_ref, checklist=checklist or {}, seconds_since_assignment=since, decision=stored,
+        flags=flags,
     )
     events.contact_logged(case, contact, user=acting_user)
     audit("contact.log", actor=acting_user, obj=contact, case_id=case.pk, outcome=outcome.code, channel=channel)
+    if flags:
+        categories = sorted({f["category"] for f in flags})
+        events.content_flagged(case, contact, user=acting_user, categories=categories)
+        audit("contact.flagged", actor=acting_user, obj=contact, case_id=case.pk, categories=categories,
+              phrases=sorted({f["phrase"] for f in flags}))
 
     if phone is not None and (outcome.marks_phone_invalid or outcome.marks_phone_valid):
         new = Phone.Status.INVALID if outcome.marks_phone_invalid else Phone.Status.VALID

@@ -70,6 +70,19 @@ class LogContactForm(forms.Form):
     notes = forms.CharField(
         label=_("Notes"), required=False, max_length=4000, widget=forms.Textarea(attrs={"rows": 3})
     )
+    purpose = forms.ChoiceField(
+        label=_("Purpose"),
+        required=False,
+        choices=[
+            ("", _("(usual: the debt with the debtor, a call-back message with others)")),
+            ("collect", _("talk about the debt")),
+            ("callback", _("ask to pass on a call-back request")),
+            ("locate", _("location information only")),
+        ],
+    )
+    institution_stated = forms.BooleanField(
+        label=_("At the opening I stated our institution and my name"), required=False
+    )
     promise_amount = forms.DecimalField(
         label=_("Promised amount"),
         required=False,
@@ -98,6 +111,10 @@ class LogContactForm(forms.Form):
             if debtor is not None:
                 self.initial.setdefault("party", debtor.pk)
         self.show_checklist = case.first_contact_at is None
+        # CN first contact: the collector confirms the institution was stated (until a conversation is on file).
+        from qingshou.contact.models import ContactAttempt
+
+        self.show_institution = not ContactAttempt.objects.filter(case=case, outcome__right_party=True).exists()
         if self.show_checklist:
             for key, label in FIRST_CALL_CHECKLIST:
                 self.fields[f"cl_{key}"] = forms.BooleanField(label=label, required=False)
@@ -164,4 +181,6 @@ class LogContactForm(forms.Form):
             "checklist": self.checklist_data(),
             "promise_amount": cd.get("promise_amount") if outcome.opens_promise else None,
             "promise_due_date": cd.get("promise_due_date") if outcome.opens_promise else None,
+            "purpose": cd.get("purpose") or None,
+            "institution_stated": bool(cd.get("institution_stated")),
         }

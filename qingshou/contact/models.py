@@ -41,6 +41,8 @@ class OutcomeCode(models.Model):
     hold_reason = models.CharField(_("places a hold"), max_length=12, choices=HoldReason.choices, blank=True)
     opens_promise = models.BooleanField(_("records a promise to pay"), default=False)
     stop_today = models.BooleanField(_("no more contact today"), default=False)
+    refused = models.BooleanField(_("third party refused"), default=False,
+                                  help_text=_("A third party refused to pass on a message or asked us to stop."))
 
     class Meta:
         verbose_name = _("outcome code")
@@ -78,6 +80,8 @@ class ContactAttempt(models.Model):
     seconds_since_assignment = models.BigIntegerField(null=True, blank=True)
     decision = models.ForeignKey("compliance.ComplianceDecision", null=True, on_delete=models.PROTECT,
                                  related_name="+", verbose_name=_("compliance decision"))
+    # Content-scanner hits in the notes, for QA: [{"category", "phrase", "start", "end", "severity"}].
+    flags = models.JSONField(_("content flags"), default=list, blank=True)
 
     class Meta:
         verbose_name = _("contact record")

@@ -18,6 +18,8 @@ STANDARD_OUTCOMES = [
     ("complaint_risk", "投诉倾向", "Complaint risk", {"connected": True}),
     ("stop_today", "要求今日停止联系", "Asked not to be contacted again today",
      {"connected": True, "stop_today": True}),
+    ("tp_refused", "第三方拒绝转告", "Third party refused to pass on the message",
+     {"connected": True, "third_party": True, "refused": True}),
 ]
 
 
@@ -25,7 +27,10 @@ def ensure_standard_outcomes(outcome_model=None) -> int:
     """Create or update the standard codes (used by the data migration; idempotent)."""
     if outcome_model is None:
         from qingshou.contact.models import OutcomeCode as outcome_model
+    # A historical model (an older migration) may lack newer flag fields: set only the ones it has.
+    fields = {f.name for f in outcome_model._meta.get_fields()}
     for order, (code, zh, en, flags) in enumerate(STANDARD_OUTCOMES, start=1):
+        flags = {k: v for k, v in flags.items() if k in fields}
         outcome_model.objects.update_or_create(
             code=code, defaults={"label_zh": zh, "label_en": en, "order": order * 10, **flags}
         )

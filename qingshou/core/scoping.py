@@ -15,16 +15,21 @@ from qingshou.org.models import Role
 
 # What each role may do, beyond seeing its scope. Checked with `can(user, capability)`.
 # "case.read" opens the case lists at all (the scope still decides which cases); admins lack it.
+# "intake.manage": load placement and repayment files, recall cases, download recall files.
+# "compliance.view": the compliance officer's screens (decision log, refusals, policy layers);
+# "compliance.edit": publish a new version of a policy layer.
+# "dialer.feed": GET /api/v1/dialer/next, full numbers of one's own queue for a dialer (audited per call).
 CAPABILITIES: dict[str, frozenset[str]] = {
-    Role.COLLECTOR: frozenset({"case.read", "case.work", "pii.reveal", "queue.own"}),
+    Role.COLLECTOR: frozenset({"case.read", "case.work", "pii.reveal", "queue.own", "dialer.feed"}),
     Role.TEAM_LEADER: frozenset({"case.read", "case.work", "case.reassign", "pii.reveal", "team.figures",
-                                 "queue.own"}),
-    Role.SUPERVISOR: frozenset({"case.read", "case.work", "case.reassign", "pii.reveal", "team.figures"}),
-    Role.QA: frozenset({"case.read", "pii.reveal"}),
+                                 "queue.own", "dialer.feed"}),
+    Role.SUPERVISOR: frozenset({"case.read", "case.work", "case.reassign", "pii.reveal", "team.figures",
+                                "intake.manage", "compliance.view", "compliance.edit"}),
+    Role.QA: frozenset({"case.read", "pii.reveal", "compliance.view"}),
     Role.COMPLAINTS: frozenset({"case.read", "pii.reveal"}),
     Role.LAWYER: frozenset({"case.read", "pii.reveal"}),
     Role.CREDITOR: frozenset({"case.read"}),
-    Role.ADMIN: frozenset({"configure"}),
+    Role.ADMIN: frozenset({"configure", "intake.manage", "compliance.view", "compliance.edit"}),
 }
 
 
@@ -106,3 +111,25 @@ def visible_teams(user) -> QuerySet:
     if user.role == Role.TEAM_LEADER:
         return Team.objects.filter(pk=user.team_id)
     return Team.objects.filter(branch_id=user.branch_id)
+
+
+def visible_imports(user) -> QuerySet:
+    """Intake runs (placement and repayment files) the user may see: those who manage intake see all."""
+    Import = apps.get_model("portfolio", "Import")
+    if not can(user, "intake.manage"):
+        return Import.objects.none()
+    return Import.objects.all()
+
+
+def visible_decisions(user) -> QuerySet:
+    """Stored compliance decisions for the compliance screens: those of the user's visible cases.
+
+    Admins (who see no case) see every decision, but as bare case ids: the screens link a case only
+    when it is in visible_cases(user).
+    """
+    ComplianceDecision = apps.get_model("compliance", "ComplianceDecision")
+    if not can(user, "compliance.view"):
+        return ComplianceDecision.objects.none()
+    if user.role == Role.ADMIN:
+        return ComplianceDecision.objects.all()
+    return ComplianceDecision.objects.filter(case_id__in=visible_cases(user).values("pk"))

@@ -3,12 +3,21 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 
+class Jurisdiction(models.TextChoices):
+    """Which compliance preset governs a creditor's cases (compliance.presets)."""
+
+    CN = "cn", _("mainland China")
+    US = "us", _("United States")
+
+
 class Creditor(models.Model):
     """甲方: the client whose debt we collect."""
 
     code = models.SlugField(_("code"), max_length=32, unique=True)
     name = models.CharField(_("name"), max_length=200)
     is_active = models.BooleanField(_("active"), default=True)
+    jurisdiction = models.CharField(_("jurisdiction"), max_length=2, choices=Jurisdiction.choices,
+                                    default=Jurisdiction.CN)
 
     class Meta:
         verbose_name = _("creditor")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 
@@ -13,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from qingshou.core.audit import audit
 from qingshou.core.errors import ActionError
-from qingshou.core.locking import lock_one
+from qingshou.core.locking import lock_one, lock_rows
 from qingshou.payments.models import Payment, Promise
 from qingshou.portfolio import events
 from qingshou.portfolio.models import Case, CaseStatus
@@ -114,6 +115,33 @@ def apply_to_balance(case: Case, amount: Decimal) -> dict[str, Decimal]:
     return allocation
 
 
+def record_payment(case: Case, *, amount: Decimal, paid_at, source_ref: str, acting_user=None,
+                   creditor_txn_id: str = "") -> tuple[Payment, dict[str, Decimal]]:
+    """One payment on a case already locked by the caller's transaction: balance, timeline, audit.
+
+    Promises and the settled status are looked at by `settle_after_payments` once the caller has
+    recorded all of its payments on the case.
+    """
+    payment = Payment.objects.create(case=case, amount=amount, paid_at=paid_at, source_ref=source_ref,
+                                     creditor_id=case.creditor_id, creditor_txn_id=creditor_txn_id)
+    allocation = apply_to_balance(case, amount)
+    case.save(update_fields=[*PAYMENT_WATERFALL, "total_due"])
+    events.payment_received(case, payment)
+    audit("payment.record", actor=acting_user, obj=payment, case_id=case.pk, amount=amount, ref=source_ref,
+          allocation=allocation)
+    return payment, allocation
+
+
+def settle_after_payments(case: Case, *, acting_user=None) -> None:
+    """Keep the promises the payments now cover; settle a case paid in full. Inside the caller's transaction."""
+    for promise in Promise.objects.filter(case=case, status=Promise.Status.PENDING).select_related("case"):
+        _settle_promise_if_covered(promise)
+    if case.total_due == 0 and case.status == CaseStatus.ACTIVE:
+        from qingshou.portfolio.actions import change_status
+
+        change_status(case, CaseStatus.SETTLED, acting_user=acting_user, reason="paid in full")
+
+
 @transaction.atomic(durable=True)
 def do_record_payment(case: Case, *, amount: Decimal, paid_at, source_ref: str, acting_user=None) -> Payment:
     """回款: reduce the balance, keep covered promises, settle a fully paid case. Idempotent on source_ref."""
@@ -123,19 +151,75 @@ def do_record_payment(case: Case, *, amount: Decimal, paid_at, source_ref: str, 
     existing = Payment.objects.filter(case=case, source_ref=source_ref).first()
     if existing:
         return existing
-    payment = Payment.objects.create(case=case, amount=amount, paid_at=paid_at, source_ref=source_ref)
-    allocation = apply_to_balance(case, amount)
-    case.save(update_fields=[*PAYMENT_WATERFALL, "total_due"])
-    events.payment_received(case, payment)
-    audit("payment.record", actor=acting_user, obj=payment, case_id=case.pk, amount=amount, ref=source_ref,
-          allocation=allocation)
-    for promise in Promise.objects.filter(case=case, status=Promise.Status.PENDING).select_related("case"):
-        _settle_promise_if_covered(promise)
-    if case.total_due == 0 and case.status == CaseStatus.ACTIVE:
-        from qingshou.portfolio.actions import change_status
-
-        change_status(case, CaseStatus.SETTLED, acting_user=acting_user, reason="paid in full")
+    payment, _allocation = record_payment(case, amount=amount, paid_at=paid_at, source_ref=source_ref,
+                                          acting_user=acting_user)
+    settle_after_payments(case, acting_user=acting_user)
     return payment
+
+
+@dataclass(frozen=True)
+class PaymentLine:
+    """One payment of a creditor's repayment file, already matched to a case."""
+
+    case_id: int
+    amount: Decimal
+    paid_at: datetime
+    txn_id: str
+    row: int = 0
+
+
+@dataclass
+class BatchResult:
+    recorded: list[tuple[PaymentLine, Payment]] = field(default_factory=list)
+    duplicates: list[PaymentLine] = field(default_factory=list)
+    settled_case_ids: list[int] = field(default_factory=list)
+
+
+@transaction.atomic(durable=True)
+def do_record_payments(creditor, lines: list[PaymentLine], *, acting_user=None) -> BatchResult:
+    """回款 in bulk (a chunk of a repayment file): the same rules as do_record_payment, one transaction.
+
+    Idempotent on the creditor's transaction id: a line whose id the creditor already has a payment
+    for (from an earlier file or an earlier line) is reported as a duplicate and changes nothing.
+    Cases are locked in primary-key order; payments are applied in the order they were paid.
+    """
+    result = BatchResult()
+    for line in lines:
+        if line.amount is None or line.amount <= 0:
+            raise ActionError({"amount": _("A payment must be a positive amount.")})
+        if not line.txn_id:
+            raise ActionError({"txn_id": _("A payment from a file needs the creditor's transaction id.")})
+    if not lines:
+        return result
+    cases = {c.pk: c for c in lock_rows(Case.objects.filter(pk__in={ln.case_id for ln in lines},
+                                                             creditor=creditor))}
+    missing = {ln.case_id for ln in lines} - set(cases)
+    if missing:
+        raise ActionError({"case": _("A payment names a case of another creditor.")})
+    seen = set(Payment.objects.filter(creditor=creditor, creditor_txn_id__in={ln.txn_id for ln in lines})
+               .values_list("creditor_txn_id", flat=True))
+    # A payment recorded on the case under the same reference by other means counts as this one.
+    refs = set(Payment.objects.filter(case_id__in=list(cases), source_ref__in={ln.txn_id[:64] for ln in lines})
+               .values_list("case_id", "source_ref"))
+    touched: dict[int, Case] = {}
+    for line in sorted(lines, key=lambda ln: (ln.paid_at, ln.row)):
+        if line.txn_id in seen or (line.case_id, line.txn_id[:64]) in refs:
+            result.duplicates.append(line)
+            continue
+        seen.add(line.txn_id)
+        case = cases[line.case_id]
+        payment, _allocation = record_payment(case, amount=line.amount, paid_at=line.paid_at,
+                                              source_ref=line.txn_id[:64], acting_user=acting_user,
+                                              creditor_txn_id=line.txn_id)
+        result.recorded.append((line, payment))
+        touched[case.pk] = case
+    for pk in sorted(touched):
+        case = touched[pk]
+        was = case.status
+        settle_after_payments(case, acting_user=acting_user)
+        if was != case.status and case.status == CaseStatus.SETTLED:
+            result.settled_case_ids.append(pk)
+    return result
 
 
 @transaction.atomic(durable=True)

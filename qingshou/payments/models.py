@@ -47,13 +47,21 @@ class Payment(models.Model):
     amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
     paid_at = models.DateTimeField(_("paid at"), db_index=True)
     source_ref = models.CharField(_("source reference"), max_length=64)
+    # The creditor's own transaction id (交易流水号) from its repayment file: one payment per id and creditor.
+    creditor = models.ForeignKey("org.Creditor", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                                 verbose_name=_("creditor"))
+    creditor_txn_id = models.CharField(_("creditor transaction id"), max_length=64, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         verbose_name = _("payment")
         verbose_name_plural = _("payments")
         ordering = ["-paid_at"]
-        constraints = [models.UniqueConstraint(fields=["case", "source_ref"], name="payment_ref_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["case", "source_ref"], name="payment_ref_unique"),
+            models.UniqueConstraint(fields=["creditor", "creditor_txn_id"], condition=~models.Q(creditor_txn_id=""),
+                                    name="payment_creditor_txn_unique"),
+        ]
 
     def __str__(self):
         return f"{self.amount} @ {self.paid_at:%Y-%m-%d}"

@@ -6,7 +6,7 @@ audit row and timeline event in the same transaction.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -19,7 +19,7 @@ from qingshou.core.errors import ActionError
 from qingshou.core.locking import lock_one, lock_rows
 from qingshou.org.models import Role
 from qingshou.portfolio import events
-from qingshou.portfolio.models import Assignment, Case, CaseHold, CaseStatus, CaseStatusChange, Phone
+from qingshou.portfolio.models import Assignment, Case, CaseHold, CaseStatus, CaseStatusChange, Phone, Placement
 
 
 def _require_reason(reason: str) -> str:
@@ -224,3 +224,119 @@ def do_change_status(case: Case, new: str, *, acting_user, reason: str) -> Case:
     case = lock_one(Case, case.pk)
     change_status(case, new, acting_user=acting_user, reason=_require_reason(reason))
     return case
+
+
+# --- recall (退案) and retention (留案) -----------------------------------------------------------
+
+# Cases still with the agency; settled, closed and already recalled cases are left alone.
+RECALLABLE = (CaseStatus.ACTIVE, CaseStatus.LEGAL)
+
+
+def recall_due_filter(today: date) -> Q:
+    """Cases whose placement period ended before `today` and that are not retained on `today`."""
+    return (
+        Q(status__in=RECALLABLE, placement__ends_on__lt=today)
+        & (Q(retained_until__isnull=True) | Q(retained_until__lt=today))
+    )
+
+
+def is_recall_due(case: Case, today: date) -> bool:
+    return (
+        case.status in RECALLABLE
+        and case.placement.ends_on < today
+        and (case.retained_until is None or case.retained_until < today)
+    )
+
+
+@transaction.atomic(durable=True)
+def do_recall_cases(case_ids, *, acting_user, reason: str, due_on: date | None = None) -> list[int]:
+    """退案: hand cases back to the creditor. Returns the ids recalled.
+
+    The collector's assignment ends (history kept), the status becomes recalled (history kept), the
+    timeline and the audit log say who and why. Cases not in a recallable status are skipped. With
+    `due_on` (the scheduler), a case is recalled only if it is still due on that day once locked, so
+    a retention or extension made meanwhile wins, and two schedulers never recall a case twice.
+    """
+    reason = _require_reason(reason)
+    cases = lock_rows(Case.objects.filter(pk__in=list(case_ids), status__in=RECALLABLE)
+                      .select_related("assigned_to", "placement"))
+    recalled = []
+    for case in cases:
+        if due_on is not None and not is_recall_due(case, due_on):
+            continue
+        previous = case.assigned_to
+        old = case.status
+        case.status = CaseStatus.RECALLED
+        case.assigned_to = None
+        case.assigned_at = None
+        case.locked_by = None
+        case.locked_until = None
+        case.next_work_at = None
+        case.save(update_fields=["status", "assigned_to", "assigned_at", "locked_by", "locked_until",
+                                 "next_work_at"])
+        if previous is not None:
+            Assignment.objects.create(case=case, kind=Assignment.Kind.WITHDRAW, from_user=previous, to_user=None,
+                                      team_id=case.team_id, by=acting_user, reason=reason)
+        CaseStatusChange.objects.create(case=case, from_status=old, to_status=CaseStatus.RECALLED, by=acting_user,
+                                        reason=reason)
+        events.case_recalled(case, user=acting_user, reason=reason, from_status=old, from_user=previous)
+        audit("case.recall", actor=acting_user, obj=case, reason=reason, old=old,
+              **{"from": previous.pk if previous else None})
+        recalled.append(case.pk)
+    return recalled
+
+
+@transaction.atomic(durable=True)
+def do_retain_cases(case_ids, *, until: date, acting_user, reason: str) -> int:
+    """留案: keep cases past their placement's end, up to and including `until`."""
+    reason = _require_reason(reason)
+    if until is None or until < timezone.localdate():
+        raise ActionError({"until": _("A case can only be retained until a day that has not passed.")})
+    cases = lock_rows(Case.objects.filter(pk__in=list(case_ids), status__in=RECALLABLE))
+    for case in cases:
+        old = case.retained_until
+        case.retained_until = until
+        case.save(update_fields=["retained_until"])
+        events.case_retained(case, user=acting_user, until=until, reason=reason)
+        audit("case.retain", actor=acting_user, obj=case, reason=reason, until=until, old=old)
+    return len(cases)
+
+
+@transaction.atomic(durable=True)
+def do_extend_placement(placement: Placement, *, ends_on: date, acting_user, reason: str) -> Placement:
+    """Placement.extend(): the creditor extends the placement period (留案 for the whole batch)."""
+    reason = _require_reason(reason)
+    placement = lock_one(Placement, placement.pk)
+    if ends_on is None or ends_on <= placement.ends_on:
+        raise ActionError({"ends_on": _("The new end date must be later than the current one (%(date)s).") % {
+            "date": placement.ends_on.isoformat()}})
+    old = placement.ends_on
+    placement.ends_on = ends_on
+    placement.save(update_fields=["ends_on"])
+    audit("placement.extend", actor=acting_user, obj=placement, reason=reason, old=old, new=ends_on)
+    return placement
+
+
+# --- intake profiles ------------------------------------------------------------------------------
+
+
+@transaction.atomic(durable=True)
+def do_save_import_profile(creditor, *, name: str, mapping: dict[str, str], acting_user, kind: str = "placement",
+                           options: dict | None = None):
+    """Save (create or replace) a creditor's file layout {our_field: their header} under a name."""
+    from qingshou.portfolio.models import ImportProfile
+
+    name = (name or "").strip()
+    if not name:
+        raise ActionError({"profile_name": _("Give the profile a name.")})
+    if len(name) > 60:
+        raise ActionError({"profile_name": _("At most 60 characters.")})
+    clean = {str(k): str(v) for k, v in (mapping or {}).items() if k and v}
+    profile, created = ImportProfile.objects.select_for_update().get_or_create(
+        creditor=creditor, kind=kind, name=name, defaults={"mapping": clean, "options": options or {}})
+    if not created:
+        profile.mapping = clean
+        profile.options = {**(profile.options or {}), **(options or {})}
+        profile.save(update_fields=["mapping", "options", "updated_at"])
+    audit("import_profile.save", actor=acting_user, obj=profile, created=created, fields=sorted(clean))
+    return profile

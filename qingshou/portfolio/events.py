@@ -86,5 +86,42 @@ def phone_status_changed(case, phone, *, old, user):
                   old=old, new=phone.status)
 
 
+def case_recalled(case, *, user, reason, from_status, from_user=None):
+    return _event(case, T.RECALLED, user=user, reason=reason, old=from_status,
+                  **{"from": from_user.label if from_user else ""})
+
+
+def case_retained(case, *, user, until, reason):
+    return _event(case, T.RETAINED, user=user, until=until.isoformat(), reason=reason)
+
+
 def pii_revealed(case, *, what, user, reason):
     return _event(case, T.PII_REVEALED, user=user, what=what, reason=reason)
+
+
+# --- compliance (do-not-contact, contact-time preferences, content flags) ----------------------
+
+def dnc_added(case, dnc, *, user):
+    from qingshou.core.masking import mask_phone
+
+    return _event(case, T.DNC_ADDED, user=user, dnc_id=dnc.pk, channel=dnc.channel,
+                  phone=mask_phone(dnc.phone.number) if dnc.phone_id else "", reason=dnc.reason)
+
+
+def dnc_lifted(case, dnc, *, user):
+    return _event(case, T.DNC_LIFTED, user=user, dnc_id=dnc.pk, reason=dnc.lift_reason)
+
+
+def preference_added(case, pref, *, user):
+    return _event(case, T.PREFERENCE_ADDED, user=user, preference_id=pref.pk, kind=pref.kind,
+                  start=f"{pref.start:%H:%M}", end=f"{pref.end:%H:%M}", weekdays=list(pref.weekdays or []),
+                  on_date=pref.on_date.isoformat() if pref.on_date else "", note=pref.note)
+
+
+def preference_removed(case, pref, *, user):
+    return _event(case, T.PREFERENCE_REMOVED, user=user, preference_id=pref.pk, kind=pref.kind)
+
+
+def content_flagged(case, contact, *, user, categories):
+    return _event(case, T.CONTENT_FLAGGED, user=user, contact_id=contact.pk,
+                  categories=sorted(categories))

@@ -11,6 +11,7 @@ from qingshou.core.scoping import visible_cases
 from qingshou.core.views import SafeModelChoiceMixin
 from qingshou.org.models import Creditor
 from qingshou.portfolio.models import Bucket, CaseStatus
+from qingshou.portfolio.search import cases_by_number_q
 from qingshou.strategy.queue import PRIORITY_FIRST_CALL_OVERDUE, PRIORITY_NORMAL, PRIORITY_PROMISE_DUE
 
 
@@ -47,7 +48,7 @@ class QueueFilter(django_filters.FilterSet):
         label=_("Search"),
         widget=forms.TextInput(
             attrs={
-                "placeholder": _("account number or debtor name"),
+                "placeholder": _("account number, debtor name, full phone or ID number"),
                 "id": "qs-search",
                 "autocomplete": "off",
             }
@@ -79,7 +80,9 @@ class QueueFilter(django_filters.FilterSet):
         value = (value or "").strip()[:60]
         if not value:
             return queryset
-        return queryset.filter(Q(account_number__icontains=value) | Q(debtor__name__icontains=value))
+        q = Q(account_number__icontains=value) | Q(debtor__name__icontains=value)
+        by_number = cases_by_number_q(value)  # full phone or ID number, through the keyed hash
+        return queryset.filter(q | by_number if by_number is not None else q)
 
     def by_priority(self, queryset, name, value):
         try:

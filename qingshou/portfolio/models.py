@@ -5,6 +5,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from qingshou.core.fields import EncryptedCharField, EncryptedFieldsModel, LookupHashField
 from qingshou.org.models import Creditor, Team
 
 MONEY = {"max_digits": 14, "decimal_places": 2, "default": Decimal("0.00")}
@@ -30,8 +31,8 @@ class Placement(models.Model):
         return f"{self.creditor.code}/{self.code}"
 
 
-class Debtor(models.Model):
-    """债务人. ID numbers are stored plainly for now; the intake issue encrypts them at rest."""
+class Debtor(EncryptedFieldsModel):
+    """债务人. The ID number is encrypted at rest; id_number_hash serves exact lookups."""
 
     class Gender(models.TextChoices):
         MALE = "M", _("male")
@@ -39,15 +40,20 @@ class Debtor(models.Model):
         UNKNOWN = "", _("unknown")
 
     name = models.CharField(_("name"), max_length=100)
-    id_number = models.CharField(_("ID number"), max_length=18, db_index=True)
+    id_number = EncryptedCharField(_("ID number"), max_length=18)
+    id_number_hash = LookupHashField(source="id_number")
     gender = models.CharField(_("gender"), max_length=1, choices=Gender.choices, blank=True)
     birth_date = models.DateField(_("birth date"), null=True, blank=True)
     employer = models.CharField(_("employer"), max_length=200, blank=True)
     region = models.CharField(_("region"), max_length=60, blank=True)
+    # US preset: the debtor's plausible IANA time zones, comma-separated ("America/New_York,America/Chicago");
+    # blank = the policy's default zones (every plausible one).
+    timezones = models.CharField(_("time zones"), max_length=200, blank=True)
 
     class Meta:
         verbose_name = _("debtor")
         verbose_name_plural = _("debtors")
+        indexes = [models.Index(fields=["id_number_hash"], name="debtor_id_number_hash")]  # exact lookup
 
     def __str__(self):
         return self.name
@@ -86,7 +92,9 @@ class Party(models.Model):
         return self.relation == Relation.SELF
 
 
-class Phone(models.Model):
+class Phone(EncryptedFieldsModel):
+    """A phone number of a party, encrypted at rest; number_hash serves exact lookups and uniqueness."""
+
     class Status(models.TextChoices):
         VALID = "valid", _("valid")
         INVALID = "invalid", _("invalid")
@@ -99,7 +107,8 @@ class Phone(models.Model):
         DEBTOR = "debtor", _("given by debtor")
 
     party = models.ForeignKey(Party, on_delete=models.CASCADE, related_name="phones", verbose_name=_("party"))
-    number = models.CharField(_("number"), max_length=20)
+    number = EncryptedCharField(_("number"), max_length=20)
+    number_hash = LookupHashField(source="number")
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.UNKNOWN)
     source = models.CharField(_("source"), max_length=12, choices=Source.choices, default=Source.PLACEMENT)
     status_changed_at = models.DateTimeField(_("status changed"), null=True, blank=True)
@@ -107,7 +116,8 @@ class Phone(models.Model):
     class Meta:
         verbose_name = _("phone")
         verbose_name_plural = _("phones")
-        constraints = [models.UniqueConstraint(fields=["party", "number"], name="phone_unique_per_party")]
+        constraints = [models.UniqueConstraint(fields=["party", "number_hash"], name="phone_unique_per_party")]
+        indexes = [models.Index(fields=["number_hash"], name="phone_number_hash")]  # exact lookup
         ordering = ["id"]
 
     def __str__(self):
@@ -192,6 +202,8 @@ class Case(models.Model):
     locked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                   related_name="+", verbose_name=_("locked by"))
     locked_until = models.DateTimeField(_("locked until"), null=True, blank=True)
+    # 留案: the agency keeps this case past its placement's end, up to and including this day.
+    retained_until = models.DateField(_("retained until"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:
@@ -242,6 +254,11 @@ class HoldReason(models.TextChoices):
     COMPLAINT = "complaint", _("complaint")
     DISPUTE = "dispute", _("dispute")
     OTHER = "other", _("other")
+    LEGAL = "legal", _("legal action")
+    ATTORNEY = "attorney", _("represented by an attorney")
+    RECALLED = "recalled", _("recalled by the creditor")
+    CLOSED = "closed", _("case closed")
+    CEASE = "cease", _("cease communication requested")
 
 
 class CaseHold(models.Model):
@@ -296,6 +313,7 @@ class CaseEvent(models.Model):
 
     class Type(models.TextChoices):
         PLACED = "placed", _("placed")
+        REPLACED = "replaced", _("re-placed")
         ASSIGNED = "assigned", _("assigned")
         REASSIGNED = "reassigned", _("reassigned")
         WITHDRAWN = "withdrawn", _("withdrawn")
@@ -310,6 +328,13 @@ class CaseEvent(models.Model):
         STATUS_CHANGED = "status_changed", _("status changed")
         PHONE_STATUS = "phone_status", _("phone status changed")
         PII_REVEALED = "pii_revealed", _("full number viewed")
+        RECALLED = "recalled", _("recalled")
+        RETAINED = "retained", _("retained")
+        DNC_ADDED = "dnc_added", _("do-not-contact added")
+        DNC_LIFTED = "dnc_lifted", _("do-not-contact lifted")
+        PREFERENCE_ADDED = "pref_added", _("contact-time preference added")
+        PREFERENCE_REMOVED = "pref_removed", _("contact-time preference removed")
+        CONTENT_FLAGGED = "content_flagged", _("note flagged for QA")
         NOTE = "note", _("note")
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
@@ -325,3 +350,138 @@ class CaseEvent(models.Model):
 
     def __str__(self):
         return f"{self.get_type_display()} {self.at:%Y-%m-%d %H:%M}"
+
+
+# --- Intake (委案导入): profiles, import runs, their row errors, and per-case history snapshots -------------
+
+
+class ImportKind(models.TextChoices):
+    PLACEMENT = "placement", _("placement file")
+    PAYMENT = "payment", _("repayment file")
+
+
+class ImportProfile(models.Model):
+    """A creditor's file layout: which of its column headers holds which of our fields. Editable data."""
+
+    creditor = models.ForeignKey(Creditor, on_delete=models.CASCADE, related_name="import_profiles",
+                                 verbose_name=_("creditor"))
+    kind = models.CharField(_("kind"), max_length=10, choices=ImportKind.choices, default=ImportKind.PLACEMENT)
+    name = models.CharField(_("name"), max_length=60)
+    # {our_field: their header}, e.g. {"name": "客户姓名", "id_number": "证件号码"}
+    mapping = models.JSONField(_("column mapping"), default=dict, blank=True)
+    # e.g. {"encoding": "gbk", "sheet": "Sheet1", "amount_tolerance": "0.01", "date_format": "%Y/%m/%d"}
+    options = models.JSONField(_("options"), default=dict, blank=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("import profile")
+        verbose_name_plural = _("import profiles")
+        constraints = [models.UniqueConstraint(fields=["creditor", "kind", "name"], name="import_profile_unique")]
+        ordering = ["creditor", "name"]
+
+    def __str__(self):
+        return f"{self.creditor.code}/{self.name}"
+
+
+class Import(models.Model):
+    """One run of a creditor file through intake: who, when, which file (sha256), counts and outcome."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("pending")
+        RUNNING = "running", _("running")
+        SUCCEEDED = "succeeded", _("succeeded")
+        FAILED = "failed", _("failed")  # the program failed (unreadable file, crash); nothing loaded
+        REJECTED = "rejected", _("rejected")  # invalid rows and not skip_invalid; nothing loaded
+        NO_OP = "no_op", _("already imported")
+
+    kind = models.CharField(_("kind"), max_length=10, choices=ImportKind.choices, default=ImportKind.PLACEMENT)
+    creditor = models.ForeignKey(Creditor, on_delete=models.PROTECT, related_name="imports",
+                                 verbose_name=_("creditor"))
+    placement = models.ForeignKey(Placement, null=True, blank=True, on_delete=models.SET_NULL,
+                                  related_name="imports", verbose_name=_("placement"))
+    placement_code = models.CharField(_("batch code"), max_length=64, blank=True)
+    profile = models.ForeignKey(ImportProfile, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                                verbose_name=_("profile"))
+    mapping = models.JSONField(_("column mapping"), default=dict, blank=True)
+    options = models.JSONField(_("options"), default=dict, blank=True)
+    file = models.FileField(_("file"), upload_to="imports/%Y/%m/", max_length=255, blank=True)
+    file_name = models.CharField(_("file name"), max_length=255)
+    sha256 = models.CharField(_("SHA-256"), max_length=64, db_index=True)
+    size = models.BigIntegerField(_("size"), default=0)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING,
+                              db_index=True)
+    dry_run = models.BooleanField(_("dry run"), default=False)
+    skip_invalid = models.BooleanField(_("skip invalid rows"), default=False)
+    total_rows = models.PositiveIntegerField(_("rows"), default=0)
+    valid_rows = models.PositiveIntegerField(_("valid rows"), default=0)
+    invalid_rows = models.PositiveIntegerField(_("invalid rows"), default=0)
+    created_count = models.PositiveIntegerField(_("created"), default=0)
+    updated_count = models.PositiveIntegerField(_("updated"), default=0)
+    progress = models.PositiveIntegerField(_("rows done"), default=0)
+    error_report = models.FileField(_("error report"), upload_to="imports/errors/%Y/%m/", max_length=255,
+                                    blank=True)
+    message = models.TextField(_("message"), blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+", verbose_name=_("created by"))
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("import")
+        verbose_name_plural = _("imports")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["creditor", "kind", "sha256"])]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.file_name} ({self.get_status_display()})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status not in (self.Status.PENDING, self.Status.RUNNING)
+
+
+class ImportRowError(models.Model):
+    """One problem of one row (or of the file, row 0): row, column, masked value, reason."""
+
+    imp = models.ForeignKey(Import, on_delete=models.CASCADE, related_name="row_errors", verbose_name=_("import"))
+    row = models.PositiveIntegerField(_("row"))
+    column = models.CharField(_("column"), max_length=100, blank=True)
+    value = models.CharField(_("value (masked)"), max_length=200, blank=True)
+    code = models.CharField(_("error kind"), max_length=32)
+    reason = models.CharField(_("reason"), max_length=300)  # English msgid; reason_zh is the Chinese text
+    reason_zh = models.CharField(_("reason (Chinese)"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("import row error")
+        verbose_name_plural = _("import row errors")
+        ordering = ["row", "id"]
+
+    def __str__(self):
+        return f"{self.row} {self.column}: {self.reason}"
+
+
+class CaseSnapshot(models.Model):
+    """The DPD, bucket and balances a case had before a re-placement changed them (history)."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="snapshots", verbose_name=_("case"))
+    at = models.DateTimeField(_("at"), default=timezone.now)
+    imp = models.ForeignKey(Import, null=True, blank=True, on_delete=models.SET_NULL, related_name="snapshots",
+                            verbose_name=_("import"))
+    placement = models.ForeignKey(Placement, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                                  verbose_name=_("placement"))
+    dpd = models.PositiveIntegerField(_("days past due"), default=0)
+    bucket = models.CharField(_("bucket"), max_length=4, choices=Bucket.choices)
+    principal = models.DecimalField(_("principal"), **MONEY)
+    interest = models.DecimalField(_("interest"), **MONEY)
+    late_fees = models.DecimalField(_("late fees"), **MONEY)
+    other_fees = models.DecimalField(_("other fees"), **MONEY)
+    total_due = models.DecimalField(_("balance"), **MONEY)
+
+    class Meta:
+        verbose_name = _("case snapshot")
+        verbose_name_plural = _("case snapshots")
+        ordering = ["-at", "-id"]
+
+    def __str__(self):
+        return f"{self.case_id} @ {self.at:%Y-%m-%d}"

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from qingshou.compliance import views as compliance_views
 from qingshou.portfolio import views
 
 app_name = "portfolio"
@@ -10,4 +11,5 @@ urlpatterns = [
     path("<int:pk>/", views.case_detail, name="case"),
     path("<int:pk>/phones/", views.phone_options, name="phone_options"),
     path("<int:pk>/reveal/", views.reveal, name="reveal"),
+    path("<int:pk>/precheck/", compliance_views.precheck, name="precheck"),
 ]

@@ -7,7 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import OuterRef, Prefetch, Subquery
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_noop
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_tables2 import RequestConfig
@@ -24,6 +24,10 @@ from qingshou.portfolio.tables import CaseTable, QueueTable
 from qingshou.strategy.queue import annotate_priority, work_queue
 
 PER_PAGE = 50
+
+# Reasons the system writes itself (English keys in the data), shown translated on the timeline.
+SYSTEM_REASONS = {"paid in full": gettext_noop("paid in full"),
+                  "placement period ended": gettext_noop("placement period ended")}
 
 
 def with_list_columns(qs):
@@ -195,7 +199,7 @@ def describe_events(events) -> list[dict]:
             notes = d.get("note", "")
         elif e.type == T.STATUS_CHANGED:
             summary = f"{label(CaseStatus, d.get('old'))} → {label(CaseStatus, d.get('new'))}"
-            notes = d.get("reason", "")
+            notes = _(SYSTEM_REASONS[d.get("reason")]) if d.get("reason") in SYSTEM_REASONS else d.get("reason", "")
         elif e.type == T.PHONE_STATUS:
             old, new = label(Phone.Status, d.get("old")), label(Phone.Status, d.get("new"))
             summary = f"{d.get('phone', '')}: {old} → {new}"
@@ -211,6 +215,14 @@ def describe_events(events) -> list[dict]:
             notes = d.get("reason", "")
         elif e.type == T.WITHDRAWN:
             summary = _("from %(from)s") % {"from": d.get("from", "")}
+            notes = d.get("reason", "")
+        elif e.type == T.RECALLED:
+            summary = _("was %(old)s") % {"old": label(CaseStatus, d.get("old"))}
+            if d.get("from"):
+                summary += " · " + _("from %(from)s") % {"from": d.get("from")}
+            notes = _(SYSTEM_REASONS[d.get("reason")]) if d.get("reason") in SYSTEM_REASONS else d.get("reason", "")
+        elif e.type == T.RETAINED:
+            summary = _("until %(date)s") % {"date": d.get("until", "")}
             notes = d.get("reason", "")
         elif e.type == T.PLACED:
             summary = _("batch %(code)s, balance %(total)s") % {

@@ -1,0 +1,485 @@
+"""The placement import action (委案导入).
+
+Transactions: the whole load of one file runs in ONE database transaction (PostgreSQL and SQLite alike).
+Rows are streamed, validated and written in batches inside it; the Import row's final status and counts are
+written in the same transaction. A crash or kill at any moment therefore leaves no partial placement: the
+transaction rolls back (PostgreSQL on disconnect, SQLite from its journal on next open) and the Import stays
+``running`` (or becomes ``failed``) with nothing loaded. All-or-nothing: at the first invalid row loading
+stops (validation goes on to report every error) and the transaction is rolled back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import time as _time
+from datetime import timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files import File
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from qingshou.core.audit import audit
+from qingshou.org.models import Creditor
+from qingshou.portfolio.intake import fastinsert as fast
+from qingshou.portfolio.intake.profiles import check_mapping, propose_mapping
+from qingshou.portfolio.intake.readers import UnreadableFile, read_table
+from qingshou.portfolio.intake.report import store_errors
+from qingshou.portfolio.intake.validation import Reason, RowError, RowValidator
+from qingshou.portfolio.models import (
+    Address,
+    Case,
+    CaseEvent,
+    CaseSnapshot,
+    CaseStatus,
+    CaseStatusChange,
+    Debtor,
+    Import,
+    ImportKind,
+    ImportProfile,
+    Party,
+    Phone,
+    Placement,
+    Relation,
+)
+
+log = logging.getLogger(__name__)
+BATCH_SIZE = 2000
+MAX_STORED_ERRORS = 50_000
+DEFAULT_PLACEMENT_DAYS = 90
+S = Import.Status
+T = CaseEvent.Type
+CASE_MONEY = ("principal", "interest", "late_fees", "other_fees", "total_due")
+
+
+# --- creating an Import ---------------------------------------------------------------------------------------
+
+
+def _resolve_creditor(creditor) -> Creditor:
+    return creditor if isinstance(creditor, Creditor) else Creditor.objects.get(code=creditor)
+
+
+def _resolve_profile(profile, creditor):
+    if profile is None or isinstance(profile, ImportProfile):
+        return profile
+    return ImportProfile.objects.get(creditor=creditor, kind=ImportKind.PLACEMENT, name=profile)
+
+
+def find_previous(creditor, sha256: str, kind: str = ImportKind.PLACEMENT):
+    """The earlier successful (not dry-run) import of the same file by the same creditor, if any."""
+    return (Import.objects.filter(creditor=creditor, kind=kind, sha256=sha256, status=S.SUCCEEDED, dry_run=False)
+            .order_by("id").first())
+
+
+def create_import(file, *, creditor, profile=None, dry_run: bool = False, skip_invalid: bool = False,
+                  acting_user=None, mapping: dict | None = None, encoding: str | None = None,
+                  placement_code: str | None = None, file_name: str | None = None, sheet=None,
+                  kind: str = ImportKind.PLACEMENT) -> Import:
+    """Store the file and create a pending ``Import`` for it (nothing is imported yet).
+
+    ``file``: a path or a binary file object (UploadedFile). ``creditor``: Creditor or its code.
+    ``profile``: an ImportProfile or its name; ``mapping`` ({our_field: their_header}) overrides the
+    profile's; with neither, the mapping is proposed from synonyms when the import runs.
+    ``placement_code``: the batch code (default: the file name without extension).
+    The same file (sha256) already imported successfully for this creditor gives an Import with status
+    ``no_op`` and a message saying so; nothing else happens. Run it with ``run_placement_import(imp.pk)``.
+    """
+    creditor = _resolve_creditor(creditor)
+    profile = _resolve_profile(profile, creditor)
+    close = None
+    if isinstance(file, str | os.PathLike):
+        fh = open(file, "rb")  # noqa: SIM115
+        close = fh.close
+        file_name = file_name or Path(file).name
+    else:
+        fh = file
+        file_name = file_name or Path(getattr(file, "name", "") or "upload").name
+        if hasattr(fh, "seek"):
+            fh.seek(0)
+    try:
+        digest, size = hashlib.sha256(), 0
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+        sha = digest.hexdigest()
+        options = dict(profile.options) if profile else {}
+        if encoding:
+            options["encoding"] = encoding
+        if sheet is not None:
+            options["sheet"] = sheet
+        imp = Import(kind=kind, creditor=creditor, profile=profile,
+                     mapping=dict(mapping or (profile.mapping if profile else {}) or {}), options=options,
+                     file_name=file_name[:255], sha256=sha, size=size, dry_run=dry_run, skip_invalid=skip_invalid,
+                     created_by=acting_user if getattr(acting_user, "pk", None) else None,
+                     placement_code=(placement_code or Path(file_name).stem)[:64])
+        prev = find_previous(creditor, sha, kind)
+        if prev is not None:
+            imp.status = S.NO_OP
+            imp.placement_id = prev.placement_id
+            imp.finished_at = timezone.now()
+            imp.message = _("This file was already imported on %(when)s (import #%(id)s); nothing was changed.") % {
+                "when": timezone.localtime(prev.finished_at or prev.created_at).strftime("%Y-%m-%d %H:%M"),
+                "id": prev.pk}
+            imp.save()
+            return imp
+        fh.seek(0)
+        imp.file.save(file_name, File(fh, name=file_name), save=False)
+        imp.save()
+        return imp
+    finally:
+        if close:
+            close()
+
+
+# --- progress ------------------------------------------------------------------------------------------------
+
+
+def _progress_path(import_id: int) -> Path:
+    return Path(settings.MEDIA_ROOT) / "imports" / "progress" / str(import_id)
+
+
+def live_progress(imp: Import) -> int:
+    """Rows done so far: read from the side file while the import runs (its transaction hides the DB row)."""
+    if imp.status == S.RUNNING:
+        try:
+            return max(imp.progress, int(_progress_path(imp.pk).read_text() or 0))
+        except (OSError, ValueError):
+            return imp.progress
+    return imp.progress
+
+
+class _Progress:
+    def __init__(self, imp: Import, callback, total: int):
+        self.imp, self.callback, self.total = imp, callback, total
+        self.path = _progress_path(imp.pk)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.last = 0.0
+
+    def __call__(self, done: int, *, force=False):
+        now = _time.monotonic()
+        if not force and now - self.last < 0.25:
+            return
+        self.last = now
+        total = max(self.total, done)
+        if self.callback:
+            self.callback(done, total)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(str(done))
+        tmp.replace(self.path)
+        if not connection.in_atomic_block:
+            Import.objects.filter(pk=self.imp.pk).update(progress=done, total_rows=total)
+
+    def close(self):
+        try:
+            self.path.unlink()
+        except OSError:
+            pass
+
+
+# --- loading -------------------------------------------------------------------------------------------------
+
+
+class _Loader:
+    """Writes validated records in batches: new cases with debtor, parties, phones and addresses; re-placed
+    accounts updated (snapshot first), new parties and phones added without duplicates."""
+
+    def __init__(self, imp: Import, placement: Placement | None, *, write: bool):
+        self.imp, self.placement, self.write = imp, placement, write
+        self.creditor_id = imp.creditor_id
+        self.user = imp.created_by
+        self.batch = []
+        self.created = self.updated = 0
+        self.debtor_by_id_number: dict[str, int] = {}
+        self.min_placed = self.max_ends = None
+        self.ids = fast.IdPool()
+
+    def add(self, rec):
+        self.batch.append(rec)
+        if rec.placed_on and (self.min_placed is None or rec.placed_on < self.min_placed):
+            self.min_placed = rec.placed_on
+        if rec.ends_on and (self.max_ends is None or rec.ends_on > self.max_ends):
+            self.max_ends = rec.ends_on
+        if len(self.batch) >= BATCH_SIZE:
+            self.flush()
+
+    def flush(self):
+        batch, self.batch = self.batch, []
+        if not batch:
+            return
+        existing = {}
+        for case in (Case.objects.filter(creditor_id=self.creditor_id,
+                                         account_number__in=[r.account_number for r in batch])
+                     .order_by("id")):
+            existing[case.account_number] = case  # the latest case of an account wins
+        if not self.write:
+            n_upd = sum(1 for r in batch if r.account_number in existing)
+            self.updated += n_upd
+            self.created += len(batch) - n_upd
+            return
+        self._write(batch, existing)
+
+    def _write(self, batch, existing):
+        now = timezone.now()
+        placement = self.placement
+        ids = self.ids
+        # Debtors we may already know: of re-placed cases, or created earlier in this import.
+        known = {c.debtor_id for c in existing.values()}
+        for r in batch:
+            if r.account_number not in existing and r.id_number in self.debtor_by_id_number:
+                known.add(self.debtor_by_id_number[r.id_number])
+        parties: dict[tuple, int] = {}  # (debtor id, relation, name) -> party id
+        phones: set[tuple] = set()  # (party id, number)
+        addresses: set[tuple] = set()  # (party id, kind, text)
+        if known:
+            for pk, debtor_id, relation, name in Party.objects.filter(debtor_id__in=known).values_list(
+                    "id", "debtor_id", "relation", "name"):
+                parties.setdefault((debtor_id, relation, "" if relation == Relation.SELF else name), pk)
+            phones.update(Phone.objects.filter(party__debtor_id__in=known).values_list("party_id", "number"))
+            addresses.update(Address.objects.filter(party__debtor_id__in=known).values_list("party_id", "kind",
+                                                                                          "text"))
+        new_debtors, new_parties, new_phones, new_addresses = [], [], [], []
+        new_cases, upd_cases, snapshots, events, status_changes = [], [], [], [], []
+        user_id = self.user.pk if self.user else None
+
+        def party(debtor_id, relation, name):
+            key = (debtor_id, relation, "" if relation == Relation.SELF else name)
+            pid = parties.get(key)
+            if pid is None:
+                pid = ids.take(Party)
+                new_parties.append(fast.new(Party, id=pid, debtor_id=debtor_id, name=name[:100], relation=relation))
+                parties[key] = pid
+            return pid
+
+        def phone(pid, number):
+            key = (pid, number)
+            if number and key not in phones:
+                phones.add(key)
+                new_phones.append(fast.new(Phone, id=ids.take(Phone), party_id=pid, number=number,
+                                           status=Phone.Status.UNKNOWN, source=Phone.Source.PLACEMENT))
+
+        def address(pid, kind, text):
+            key = (pid, kind, text)
+            if text and key not in addresses:
+                addresses.add(key)
+                new_addresses.append(fast.new(Address, id=ids.take(Address), party_id=pid, kind=kind, text=text))
+
+        for r in batch:
+            case = existing.get(r.account_number)
+            if case is not None:
+                debtor_id = case.debtor_id
+            elif r.id_number in self.debtor_by_id_number:
+                debtor_id = self.debtor_by_id_number[r.id_number]
+            else:
+                debtor_id = ids.take(Debtor)
+                new_debtors.append(fast.new(Debtor, id=debtor_id, name=r.name[:100], id_number=r.id_number,
+                                            gender=r.gender, birth_date=r.birth_date, employer=r.employer[:200]))
+                self.debtor_by_id_number[r.id_number] = debtor_id
+            me = party(debtor_id, Relation.SELF, r.name)
+            phone(me, r.mobile)
+            phone(me, r.work_phone)
+            address(me, Address.Kind.HOME, r.home_address)
+            address(me, Address.Kind.HUKOU, r.hukou_address)
+            address(me, Address.Kind.WORK, r.work_address)
+            for c in r.contacts:
+                phone(party(debtor_id, c.relation, c.name), c.phone)
+            if case is None:
+                case_id = ids.take(Case)
+                new_cases.append(fast.new(
+                    Case, id=case_id, placement_id=placement.pk, debtor_id=debtor_id, creditor_id=self.creditor_id,
+                    account_number=r.account_number, product=r.product, dpd=r.dpd, bucket=r.bucket,
+                    principal=r.principal, interest=r.interest, late_fees=r.late_fees, other_fees=r.other_fees,
+                    total_due=r.total_due, status=CaseStatus.ACTIVE))
+                # The same data keys as portfolio.events.case_placed, plus what the file said of the last payment.
+                data = {"placement": placement.code, "total_due": str(r.total_due), "import_id": self.imp.pk}
+                if r.last_payment_date:
+                    data["last_payment_date"] = r.last_payment_date.isoformat()
+                if r.last_payment_amount is not None:
+                    data["last_payment_amount"] = str(r.last_payment_amount)
+                events.append(fast.new(CaseEvent, id=ids.take(CaseEvent), case_id=case_id, type=T.PLACED,
+                                       user_id=user_id, at=now, data=data))
+            else:
+                snapshots.append(fast.new(CaseSnapshot, id=ids.take(CaseSnapshot), case_id=case.pk, at=now,
+                                          imp_id=self.imp.pk, placement_id=case.placement_id, dpd=case.dpd,
+                                          bucket=case.bucket, **{f: getattr(case, f) for f in CASE_MONEY}))
+                events.append(fast.new(CaseEvent, id=ids.take(CaseEvent), case_id=case.pk, type=T.REPLACED,
+                                       user_id=user_id, at=now, data={
+                    "placement": placement.code, "total_due": str(r.total_due), "old_total_due": str(case.total_due),
+                    "dpd": r.dpd, "old_dpd": case.dpd, "bucket": r.bucket, "old_bucket": case.bucket,
+                    "import_id": self.imp.pk}))
+                case.placement_id = placement.pk
+                case.dpd, case.bucket = r.dpd, r.bucket
+                for f in CASE_MONEY:
+                    setattr(case, f, getattr(r, f))
+                if case.status == CaseStatus.RECALLED:  # handed back by the creditor: back in collection
+                    status_changes.append(CaseStatusChange(case_id=case.pk, from_status=case.status,
+                                                           to_status=CaseStatus.ACTIVE, by_id=user_id,
+                                                           reason="re-placed"))
+                    events.append(fast.new(CaseEvent, id=ids.take(CaseEvent), case_id=case.pk,
+                                           type=T.STATUS_CHANGED, user_id=user_id, at=now,
+                                           data={"old": case.status, "new": CaseStatus.ACTIVE,
+                                                 "reason": "re-placed"}))
+                    case.status = CaseStatus.ACTIVE
+                upd_cases.append(case)
+        fast.insert(Debtor, new_debtors)
+        fast.insert(Party, new_parties)
+        fast.insert(Phone, new_phones)
+        fast.insert(Address, new_addresses)
+        fast.insert(Case, new_cases)
+        if upd_cases:
+            Case.objects.bulk_update(upd_cases, ["placement", "dpd", "bucket", "status", *CASE_MONEY],
+                                     batch_size=500)
+        fast.insert(CaseSnapshot, snapshots)
+        CaseStatusChange.objects.bulk_create(status_changes, batch_size=BATCH_SIZE)
+        fast.insert(CaseEvent, events)
+        self.created += len(new_cases)
+        self.updated += len(upd_cases)
+
+
+class _Rejected(Exception):
+    pass
+
+
+def _finish(imp: Import, status, message="", **fields):
+    imp.status = status
+    imp.message = message
+    imp.finished_at = timezone.now()
+    for k, v in fields.items():
+        setattr(imp, k, v)
+    imp.save()
+    return imp
+
+
+def _file_arg(imp: Import):
+    try:
+        return imp.file.path
+    except (NotImplementedError, ValueError):
+        return imp.file
+
+
+def run_placement_import(import_id: int, *, progress=None) -> Import:
+    """Run a pending Import: read, validate every row and load, in one transaction.
+
+    ``progress(done, total)`` is called as rows are processed (at most 4 times a second); the upload page
+    reads the same figure with ``live_progress(imp)``. All-or-nothing unless ``skip_invalid``; a dry run
+    validates and counts what would be created/updated without writing. Returns the Import with its final
+    status (succeeded, failed, rejected or no_op), counts, message and error report.
+    """
+    imp = Import.objects.select_related("creditor", "created_by").get(pk=import_id)
+    if imp.is_finished:
+        return imp
+    imp.status, imp.started_at = S.RUNNING, timezone.now()
+    imp.save(update_fields=["status", "started_at"])
+    reporter = None
+    try:
+        opts = imp.options or {}
+        try:
+            table = read_table(_file_arg(imp), encoding=opts.get("encoding") or None, sheet=opts.get("sheet"))
+        except UnreadableFile as exc:
+            return _finish(imp, S.FAILED, str(exc))
+        with table:
+            mapping = imp.mapping or propose_mapping(table.headers, imp.creditor).mapping
+            problems = check_mapping(mapping, table.headers)
+            if problems:
+                return _finish(imp, S.FAILED, _("The column mapping does not fit the file: %(problems)s") % {
+                    "problems": "; ".join(f"{k}: {v}" for k, v in problems.items())}, mapping=mapping)
+            imp.mapping = mapping
+            reporter = _Progress(imp, progress, table.row_estimate)
+            if imp.dry_run:
+                return _run(imp, table, reporter, write=False)
+            try:
+                with transaction.atomic():
+                    return _run(imp, table, reporter, write=True)
+            except _Rejected as rej:
+                imp.placement = None
+                state = rej.args[0]
+                return _store_outcome(imp, S.REJECTED, state)
+    except Exception as exc:
+        log.exception("placement import %s failed", import_id)
+        _finish(imp, S.FAILED, _("The import failed: %(error)s") % {"error": exc}, placement=None)
+        raise
+    finally:
+        if reporter:
+            reporter.close()
+
+
+def _store_outcome(imp, status, state, message=""):
+    errors, total, invalid, loader = state
+    imp.total_rows, imp.invalid_rows, imp.valid_rows = total, invalid, total - invalid
+    imp.progress = total
+    if loader is not None:
+        imp.created_count, imp.updated_count = loader.created, loader.updated
+    if status == S.REJECTED:
+        imp.created_count = imp.updated_count = 0
+        message = _("%(invalid)s of %(total)s rows are invalid; nothing was imported. Fix them, or import with "
+                    "“skip invalid rows”.") % {"invalid": invalid, "total": total}
+    store_errors(imp, errors, total_invalid=invalid)
+    return _finish(imp, status, message)
+
+
+def _run(imp: Import, table, reporter, *, write: bool):
+    placement = None
+    placement_created = False
+    if write:
+        # One import per creditor at a time; then make sure the file did not get in meanwhile.
+        Creditor.objects.select_for_update().filter(pk=imp.creditor_id).first()
+        prev = find_previous(imp.creditor, imp.sha256)
+        if prev is not None and prev.pk != imp.pk:
+            return _finish(imp, S.NO_OP, _("This file was already imported (import #%(id)s); nothing was changed.")
+                           % {"id": prev.pk}, placement_id=prev.placement_id)
+        today = timezone.localdate()
+        placement, placement_created = Placement.objects.get_or_create(
+            creditor_id=imp.creditor_id, code=imp.placement_code,
+            defaults={"starts_on": today, "ends_on": today + timedelta(days=DEFAULT_PLACEMENT_DAYS)})
+        imp.placement = placement
+    validator = RowValidator(table.headers, imp.mapping, options=imp.options)
+    loader = _Loader(imp, placement, write=write)
+    errors: list[RowError] = []
+    total = invalid = 0
+    loading = True
+    for rownum, cells in table.rows():
+        total += 1
+        rec, errs = validator.validate(rownum, cells)
+        if errs:
+            invalid += 1
+            if len(errors) < MAX_STORED_ERRORS:
+                errors.extend(errs)
+            if not imp.skip_invalid:
+                loading = False
+        elif loading:
+            loader.add(rec)
+        if total % 500 == 0:
+            reporter(total)
+    if total == 0:
+        errors.append(RowError(0, "", "", "file", Reason(gettext_lazy("The file has no data rows."))))
+    if loading:
+        loader.flush()
+    reporter(total, force=True)
+    state = (errors, total, invalid, loader)
+    if write and (total == 0 or (invalid and not imp.skip_invalid)):
+        raise _Rejected(state)
+    if imp.dry_run:
+        return _store_outcome(imp, S.SUCCEEDED, state, _dry_message(total, invalid, loader))
+    if placement_created:
+        placement.starts_on = loader.min_placed or placement.starts_on
+        placement.ends_on = loader.max_ends or (placement.starts_on + timedelta(days=DEFAULT_PLACEMENT_DAYS))
+    elif loader.max_ends and loader.max_ends > placement.ends_on:
+        placement.ends_on = loader.max_ends
+    placement.save(update_fields=["starts_on", "ends_on"])
+    result = _store_outcome(imp, S.SUCCEEDED, state, _(
+        "Imported %(valid)s rows: %(created)s new cases, %(updated)s re-placed; %(invalid)s invalid rows skipped.")
+        % {"valid": total - invalid, "created": loader.created, "updated": loader.updated, "invalid": invalid})
+    audit("import.placement", actor=imp.created_by, obj=imp, placement=placement.code, file=imp.file_name,
+          sha256=imp.sha256, rows=total, invalid=invalid, created=loader.created, updated=loader.updated,
+          skip_invalid=imp.skip_invalid)
+    return result
+
+
+def _dry_message(total, invalid, loader):
+    return _("Dry run: %(total)s rows, %(invalid)s invalid; would create %(created)s cases and update "
+             "%(updated)s.") % {"total": total, "invalid": invalid, "created": loader.created,
+                                "updated": loader.updated}

@@ -1,0 +1,392 @@
+"""Per-row validation of a placement file: every error of a row is collected, not only the first.
+
+``RowValidator(headers, mapping, options).validate(rownum, cells)`` returns ``(record, errors)``: a clean
+``Record`` when the row has no error (else None) and the list of ``RowError``. Duplicate accounts are
+detected across the rows the validator has seen (one validator per file).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+
+import phonenumbers
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
+
+from qingshou.core import idnumbers
+from qingshou.core.masking import mask_id_number, mask_name, mask_phone
+from qingshou.portfolio.intake.profiles import FIELDS, MAX_CONTACTS
+from qingshou.portfolio.models import Bucket, Relation, bucket_for_dpd
+
+CENT = Decimal("0.01")
+MAX_MONEY = Decimal("999999999999.99")
+MAX_DPD = 36500
+DEFAULT_TOLERANCE = Decimal("0.01")
+MONEY_PARTS = ("principal", "interest", "late_fees", "other_fees")
+MAX_LEN = {"name": 100, "account_number": 40, "product": 60, "home_address": 300, "hukou_address": 300,
+           "work_address": 300, "employer": 200}
+
+
+class Reason:
+    """A translatable reason with its parameters; rendered in any language when the report is written."""
+
+    __slots__ = ("msg", "params")
+
+    def __init__(self, msg, **params):
+        self.msg, self.params = msg, params
+
+    def text(self, language: str | None = None) -> str:
+        if language:
+            with translation.override(language):
+                return str(self.msg) % self.params if self.params else str(self.msg)
+        return str(self.msg) % self.params if self.params else str(self.msg)
+
+    def __str__(self):
+        return self.text()
+
+
+@dataclass(slots=True)
+class RowError:
+    row: int
+    column: str  # the file's header ("" for the row as a whole)
+    value: str  # masked
+    code: str
+    reason: Reason
+
+
+@dataclass(slots=True)
+class Contact:
+    name: str
+    relation: str
+    phone: str
+
+
+@dataclass(slots=True)
+class Record:
+    row: int
+    name: str
+    id_number: str
+    gender: str
+    birth_date: date
+    account_number: str
+    product: str
+    dpd: int
+    bucket: str
+    total_due: Decimal
+    principal: Decimal
+    interest: Decimal
+    late_fees: Decimal
+    other_fees: Decimal
+    mobile: str = ""
+    placed_on: date | None = None
+    ends_on: date | None = None
+    home_address: str = ""
+    hukou_address: str = ""
+    employer: str = ""
+    work_address: str = ""
+    work_phone: str = ""
+    last_payment_date: date | None = None
+    last_payment_amount: Decimal | None = None
+    contacts: list[Contact] = field(default_factory=list)
+
+
+# --- value parsers (each raises ValueError(Reason) on a bad value) ------------------------------------------
+
+_MONEY_JUNK = re.compile(r"[,，\s¥￥元]")
+
+
+def parse_money(raw: str) -> Decimal:
+    s = _MONEY_JUNK.sub("", raw)
+    try:
+        value = Decimal(s)
+    except InvalidOperation:
+        raise ValueError(Reason(_("Not an amount."))) from None
+    if not value.is_finite():
+        raise ValueError(Reason(_("Not an amount.")))
+    if value < 0:
+        raise ValueError(Reason(_("An amount cannot be negative.")))
+    if value > MAX_MONEY:
+        raise ValueError(Reason(_("The amount is too large.")))
+    return value.quantize(CENT)
+
+
+_DATE_RE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
+                      r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
+_DATE8_RE = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+
+
+@lru_cache(maxsize=8192)
+def parse_date(raw: str) -> date:
+    m = _DATE_RE.match(raw) or _DATE8_RE.match(raw)
+    if not m:
+        raise ValueError(Reason(_("Not a date (use YYYY-MM-DD).")))
+    try:
+        d = date(int(m[1]), int(m[2]), int(m[3]))
+    except ValueError:
+        raise ValueError(Reason(_("Not a date (use YYYY-MM-DD)."))) from None
+    if d.year < 1900 or d.year > 2200:
+        raise ValueError(Reason(_("The date is out of range.")))
+    return d
+
+
+_INT_RE = re.compile(r"^(\d+)(?:\.0+)?\s*天?$")
+
+
+def parse_dpd(raw: str) -> int:
+    m = _INT_RE.match(raw.replace(",", ""))
+    if not m:
+        raise ValueError(Reason(_("Days past due must be a whole number of days, 0 or more.")))
+    value = int(m[1])
+    if value > MAX_DPD:
+        raise ValueError(Reason(_("Days past due is implausibly large.")))
+    return value
+
+
+_BUCKET_RE = re.compile(r"^m\s*(\d+)\s*(\+|以上|及以上)?$")
+
+
+def parse_bucket(raw: str) -> str:
+    m = _BUCKET_RE.match(raw.strip().lower())
+    if not m:
+        raise ValueError(Reason(_("Not a bucket (M0 to M7+).")))
+    n = int(m[1])
+    return Bucket.M7P if n >= 7 else f"M{n}"
+
+
+_PHONE_JUNK = re.compile(r"[\s\-()（）.]")
+_EXT = re.compile(r"(?:转|ext\.?|x|#)\d{1,6}$", re.IGNORECASE)
+_MOBILE = re.compile(r"^1\d{10}$")
+_LANDLINE = re.compile(r"^0\d{9,11}$")
+
+
+def _cn_valid(number: str) -> bool:
+    return phonenumbers.is_valid_number(phonenumbers.parse(number, "CN"))
+
+
+@lru_cache(maxsize=4096)
+def _mobile_prefix_rule(prefix5: str) -> bool | None:
+    """True/False when every mobile number starting with these 5 digits is valid/invalid (号段), None when
+    it depends on later digits (then the number itself is checked)."""
+    samples = {_cn_valid(prefix5 + tail) for tail in ("000000", "555555", "999999", "123456", "987654")}
+    return samples.pop() if len(samples) == 1 else None
+
+
+def _mobile_ok(number: str) -> bool:
+    rule = _mobile_prefix_rule(number[:5])
+    return _cn_valid(number) if rule is None else rule
+
+
+@lru_cache(maxsize=4096)
+def _landline_rule(prefix5: str, length: int) -> bool | None:
+    """Like _mobile_prefix_rule for landlines of one length: area code and first subscriber digits decide."""
+    k = length - 5
+    tails = ("0" * k, "5" * k, "9" * k, ("1234567890" * 2)[:k], ("9876543210" * 2)[:k])
+    samples = {_cn_valid(prefix5 + tail) for tail in tails}
+    return samples.pop() if len(samples) == 1 else None
+
+
+def _landline_ok(number: str) -> bool:
+    rule = _landline_rule(number[:5], len(number))
+    return _cn_valid(number) if rule is None else rule
+
+
+def parse_phone(raw: str) -> str:
+    """A mobile (11 digits) or a landline with its area code (digits only, leading 0). Raises ValueError."""
+    s = _EXT.sub("", _PHONE_JUNK.sub("", raw))
+    if s.startswith("+86"):
+        s = s[3:]
+    elif s.startswith("0086"):
+        s = s[4:]
+    elif s.startswith("86") and len(s) == 13:
+        s = s[2:]
+    if _MOBILE.match(s):
+        if _mobile_ok(s):
+            return s
+        raise ValueError(Reason(_("Not a valid mobile number.")))
+    if _LANDLINE.match(s):
+        if _landline_ok(s):
+            return s
+        raise ValueError(Reason(_("Not a valid landline number.")))
+    if s.isdigit() and 7 <= len(s) <= 8:
+        raise ValueError(Reason(_("A landline number needs its area code.")))
+    raise ValueError(Reason(_("Not a phone number.")))
+
+
+RELATION_WORDS: dict[str, str] = {}
+for _rel, _words in {
+    Relation.SELF: "本人 自己 借款人 持卡人 self",
+    Relation.SPOUSE: "配偶 夫妻 丈夫 妻子 老公 老婆 爱人 夫 妻 spouse husband wife",
+    Relation.PARENT: "父母 父亲 母亲 爸爸 妈妈 父 母 岳父 岳母 公公 婆婆 parent father mother",
+    Relation.CHILD: "子女 儿子 女儿 子 女 儿女 child son daughter",
+    Relation.SIBLING: "兄弟姐妹 兄弟 姐妹 哥哥 姐姐 弟弟 妹妹 兄 弟 姐 妹 sibling brother sister",
+    Relation.COLLEAGUE: "同事 colleague coworker",
+    Relation.FRIEND: "朋友 好友 同学 friend classmate",
+    Relation.EMERGENCY: "紧急联系人 emergency",
+    Relation.EMPLOYER: "单位 公司 雇主 领导 老板 employer",
+    Relation.OTHER: "其他 其它 亲戚 亲属 表哥 表姐 表弟 表妹 堂兄 堂弟 堂姐 堂妹 叔叔 阿姨 舅舅 姑姑 "
+                    "邻居 房东 other relative",
+}.items():
+    for _w in _words.split():
+        RELATION_WORDS[_w] = _rel
+
+
+def parse_relation(raw: str) -> str:
+    word = raw.strip().lower()
+    rel = RELATION_WORDS.get(word)
+    if rel is None:
+        raise ValueError(Reason(_("Unknown relation %(word)s."), word=raw[:20]))
+    return rel
+
+
+def mask_value(kind: str, key: str, raw: str) -> str:
+    if not raw:
+        return ""
+    if kind == "id_number":
+        return mask_id_number(raw)
+    if kind == "phone":
+        return mask_phone(raw)
+    if key == "name" or key.endswith("_name"):
+        return mask_name(raw)
+    return raw[:200]
+
+
+class RowValidator:
+    """Validates the rows of one file under one mapping {our_field: their header}."""
+
+    def __init__(self, headers: list[str], mapping: dict[str, str], *, options: dict | None = None,
+                 today: date | None = None):
+        options = options or {}
+        self.headers = headers
+        self.mapping = {k: v for k, v in mapping.items() if k in FIELDS and v}
+        pos = {h: i for i, h in reversed(list(enumerate(headers)))}
+        self.index = {k: pos[h] for k, h in self.mapping.items() if h in pos}
+        self.tolerance = Decimal(str(options.get("amount_tolerance", DEFAULT_TOLERANCE)))
+        self.today = today or date.today()
+        self.seen_accounts: dict[str, int] = {}
+        self.has_parts = any(p in self.index for p in MONEY_PARTS)
+        self.contact_slots = [n for n in range(1, MAX_CONTACTS + 1)
+                              if any(f"contact{n}_{p}" in self.index for p in ("name", "relation", "phone"))]
+
+    def _get(self, cells, key) -> str:
+        i = self.index.get(key)
+        if i is None or i >= len(cells):
+            return ""
+        return cells[i]
+
+    def validate(self, row: int, cells: list[str]) -> tuple[Record | None, list[RowError]]:
+        errors: list[RowError] = []
+        get = self._get
+        mapping = self.mapping
+
+        def err(key, raw, code, reason):
+            spec = FIELDS.get(key)
+            errors.append(RowError(row, mapping.get(key, ""), mask_value(spec.kind if spec else "", key, raw),
+                                   code, reason))
+
+        def required(key) -> str:
+            raw = get(cells, key)
+            if not raw:
+                err(key, raw, "required", Reason(_("%(field)s is required."), field=FIELDS[key].label))
+            elif key in MAX_LEN and len(raw) > MAX_LEN[key]:
+                err(key, raw, "too_long", Reason(_("Longer than %(n)s characters."), n=MAX_LEN[key]))
+            return raw
+
+        def parsed(key, parser, code):
+            raw = get(cells, key)
+            if not raw:
+                return None
+            try:
+                return parser(raw)
+            except ValueError as exc:
+                err(key, raw, code, exc.args[0])
+                return None
+
+        name = required("name")
+        account = required("account_number")
+        id_raw = required("id_number")
+        info = None
+        if id_raw:
+            try:
+                info = idnumbers.parse(id_raw, today=self.today)
+            except idnumbers.InvalidIdNumber as exc:
+                err("id_number", id_raw, "id_number", Reason(exc.message))
+        total = None
+        total_raw = get(cells, "total_due")
+        if not total_raw:
+            err("total_due", "", "required", Reason(_("%(field)s is required."), field=FIELDS["total_due"].label))
+        else:
+            total = parsed("total_due", parse_money, "amount")
+        parts = {}
+        parts_ok = True
+        for p in MONEY_PARTS:
+            raw = get(cells, p)
+            v = parsed(p, parse_money, "amount") if raw else Decimal("0.00")
+            if v is None:
+                parts_ok = False
+            parts[p] = v
+        if total is not None and parts_ok:
+            if self.has_parts:
+                s = sum(parts.values())
+                if abs(s - total) > self.tolerance:
+                    err("total_due", total_raw, "total_mismatch",
+                        Reason(_("The balance %(total)s is not the sum of its parts %(parts)s."),
+                               total=f"{total:.2f}", parts=f"{s:.2f}"))
+            else:
+                parts["principal"] = total
+        dpd = parsed("dpd", parse_dpd, "dpd")
+        bucket = parsed("bucket", parse_bucket, "bucket")
+        if dpd is None and bucket is None and not get(cells, "dpd") and not get(cells, "bucket"):
+            err("dpd", "", "required", Reason(_("Days past due or the bucket is required.")))
+        mobile = parsed("mobile", parse_phone, "phone") or ""
+        work_phone = parsed("work_phone", parse_phone, "phone") or ""
+        placed_on = parsed("placed_on", parse_date, "date")
+        ends_on = parsed("ends_on", parse_date, "date")
+        if placed_on and ends_on and ends_on < placed_on:
+            err("ends_on", get(cells, "ends_on"), "date", Reason(_("The recall date is before the placement date.")))
+        last_date = parsed("last_payment_date", parse_date, "date")
+        last_amount = parsed("last_payment_amount", parse_money, "amount")
+        texts = {}
+        for key in ("product", "home_address", "hukou_address", "employer", "work_address"):
+            raw = get(cells, key)
+            if len(raw) > MAX_LEN[key]:
+                err(key, raw, "too_long", Reason(_("Longer than %(n)s characters."), n=MAX_LEN[key]))
+            texts[key] = raw
+        contacts = []
+        for n in self.contact_slots:
+            cname = get(cells, f"contact{n}_name")
+            crel_raw = get(cells, f"contact{n}_relation")
+            cphone_raw = get(cells, f"contact{n}_phone")
+            if not (cname or cphone_raw):
+                continue
+            rel = parsed(f"contact{n}_relation", parse_relation, "relation") if crel_raw else Relation.OTHER
+            phone = parsed(f"contact{n}_phone", parse_phone, "phone") if cphone_raw else ""
+            if len(cname) > 100:
+                err(f"contact{n}_name", cname, "too_long", Reason(_("Longer than %(n)s characters."), n=100))
+            contacts.append(Contact(cname or f"联系人{n}", rel or Relation.OTHER, phone or ""))
+        if account:
+            first = self.seen_accounts.get(account)
+            if first is not None:
+                err("account_number", account, "duplicate_account",
+                    Reason(_("The account number is already in row %(row)s of this file."), row=first))
+            else:
+                self.seen_accounts[account] = row
+        if errors:
+            return None, errors
+        if dpd is None:
+            # Only the bucket is known: the first day of that bucket.
+            dpd = 0 if bucket in (None, "M0") else 181 if bucket == "M7+" else (int(bucket[1:]) - 1) * 30 + 1
+            bucket = bucket or bucket_for_dpd(dpd)
+        else:
+            bucket = bucket_for_dpd(dpd)
+        return Record(
+            row=row, name=name, id_number=info.number, gender=info.gender, birth_date=info.birth_date,
+            account_number=account, product=texts["product"], dpd=dpd, bucket=bucket, total_due=total,
+            mobile=mobile, placed_on=placed_on, ends_on=ends_on, home_address=texts["home_address"],
+            hukou_address=texts["hukou_address"], employer=texts["employer"], work_address=texts["work_address"],
+            work_phone=work_phone, last_payment_date=last_date, last_payment_amount=last_amount,
+            contacts=contacts, **parts,
+        ), []

@@ -1,0 +1,395 @@
+"""Placement intake: readers (encodings, formats), validation error kinds, the import action."""
+
+import csv
+import io
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from qingshou.portfolio.intake import create_import, propose_mapping, read_table, run_placement_import
+from qingshou.portfolio.intake.profiles import synonym_mapping
+from qingshou.portfolio.intake.sample import HEADERS, rows, write_csv
+from qingshou.portfolio.intake.validation import RowValidator
+from qingshou.portfolio.models import (
+    Case,
+    CaseEvent,
+    CaseSnapshot,
+    Import,
+    ImportProfile,
+    ImportRowError,
+    Party,
+    Phone,
+    Placement,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+def sample(n=5, **kw):
+    return [HEADERS, *rows(n, **kw)]
+
+
+def write(path, table, encoding="utf-8"):
+    with open(path, "w", encoding=encoding, newline="") as fh:
+        csv.writer(fh).writerows(table)
+    return path
+
+
+def do_import(path, creditor, **kw):
+    imp = create_import(path, creditor=creditor, **kw)
+    return run_placement_import(imp.pk)
+
+
+# --- readers --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("encoding,expected", [("utf-8", "utf-8"), ("utf-8-sig", "utf-8-sig"), ("gbk", "gbk"),
+                                               ("gb18030", "gb18030")])
+def test_csv_encodings_detected(tmp_path, encoding, expected):
+    table = sample(3)
+    if encoding == "gb18030":  # a character outside GBK makes the file GB18030 proper
+        table[1][14] = table[1][14] + "𠀀"
+    path = write(tmp_path / "f.csv", table, encoding)
+    t = read_table(path)
+    assert t.encoding == expected
+    assert t.headers == HEADERS
+    got = list(t.rows())
+    assert [r for _, r in got] == table[1:]
+    assert [n for n, _ in got] == [2, 3, 4]
+
+
+def test_encoding_can_be_forced_and_bad_text_reported(tmp_path):
+    from qingshou.portfolio.intake.readers import UnreadableFile
+
+    path = write(tmp_path / "f.csv", sample(2), "gbk")
+    assert read_table(path, encoding="gb18030").headers == HEADERS
+    with pytest.raises(UnreadableFile):
+        list(read_table(path, encoding="utf-8").rows())
+
+
+def test_xlsx_and_xls(tmp_path):
+    import openpyxl
+    import xlwt
+
+    table = sample(4)
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    for r in table:
+        ws.append(r)
+    ws.append([None] * 5)  # a blank row is skipped
+    wb.save(tmp_path / "f.xlsx")
+    t = read_table(tmp_path / "f.xlsx")
+    assert t.format == "xlsx" and t.headers == HEADERS
+    assert [r for _, r in t.rows()] == table[1:]
+
+    book = xlwt.Workbook(encoding="utf-8")
+    sh = book.add_sheet("委案")
+    for i, r in enumerate(table):
+        for j, v in enumerate(r):
+            sh.write(i, j, v)
+    book.save(str(tmp_path / "f.xls"))
+    t = read_table(tmp_path / "f.xls")
+    assert t.format == "xls" and t.sheet == "委案"
+    assert [r for _, r in t.rows()] == table[1:]
+
+
+def test_excel_numbers_and_dates_as_text(tmp_path):
+    from datetime import datetime
+
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    wb.active.append(["逾期天数", "欠款总额", "委案日期"])
+    wb.active.append([45, 1234.5, datetime(2026, 1, 5)])
+    wb.save(tmp_path / "n.xlsx")
+    assert list(read_table(tmp_path / "n.xlsx").rows()) == [(2, ["45", "1234.5", "2026-01-05"])]
+
+
+# --- profiles -------------------------------------------------------------------------------------------------
+
+
+def test_synonyms_and_saved_profile(world):
+    headers = ["姓名", "身份证号", "手机", "合同号", "欠款金额（元）", "逾期天数", "紧急联系人姓名",
+               "联系人二电话", "X"]
+    p = propose_mapping(headers, world.creditor_a)
+    assert p.mapping["name"] == "姓名" and p.mapping["id_number"] == "身份证号"
+    assert p.mapping["account_number"] == "合同号" and p.mapping["total_due"] == "欠款金额（元）"
+    assert p.mapping["contact1_name"] == "紧急联系人姓名" and p.mapping["contact2_phone"] == "联系人二电话"
+    assert p.unmapped_headers == ["X"] and p.complete
+    ImportProfile.objects.create(creditor=world.creditor_a, name="A", mapping={"account_number": "X"})
+    p = propose_mapping(headers, world.creditor_a)
+    assert p.profile.name == "A" and p.mapping["account_number"] == "X"
+    assert propose_mapping(["foo"], world.creditor_a).missing_required
+
+
+# --- validation -----------------------------------------------------------------------------------------------
+
+
+def _validate(changes, extra_rows=()):
+    row = next(rows(1))
+    for header, value in changes.items():
+        row[HEADERS.index(header)] = value
+    v = RowValidator(HEADERS, synonym_mapping(HEADERS))
+    for r in extra_rows:
+        v.validate(2, r)
+    return v.validate(3, row)
+
+
+@pytest.mark.parametrize("changes,code,column", [
+    ({"客户姓名": ""}, "required", "客户姓名"),
+    ({"证件号码": "110101199001011234"}, "id_number", "证件号码"),
+    ({"证件号码": "11010119900101"}, "id_number", "证件号码"),
+    ({"手机号码": "12345"}, "phone", "手机号码"),
+    ({"单位电话": "62345678"}, "phone", "单位电话"),
+    ({"本金": "-5"}, "amount", "本金"),
+    ({"利息": "abc"}, "amount", "利息"),
+    ({"欠款总额": "1.00"}, "total_mismatch", "欠款总额"),
+    ({"委案日期": "2026-13-45"}, "date", "委案日期"),
+    ({"逾期天数": "-3"}, "dpd", "逾期天数"),
+    ({"账龄": "Q9"}, "bucket", "账龄"),
+    ({"联系人1关系": "外星人"}, "relation", "联系人1关系"),
+])
+def test_each_error_kind(changes, code, column):
+    rec, errors = _validate(changes)
+    assert rec is None
+    assert [(e.code, e.column) for e in errors] == [(code, column)]
+    assert str(errors[0].reason.text("zh-hans"))
+
+
+def test_all_errors_of_a_row_and_masking():
+    rec, errors = _validate({"证件号码": "110101199001011234", "手机号码": "13800000000x", "本金": "-1"})
+    assert {e.code for e in errors} >= {"id_number", "phone", "amount"}
+    idn = next(e for e in errors if e.code == "id_number")
+    assert idn.value == "110101********1234"
+
+
+def test_duplicate_account_in_file():
+    first = next(rows(1))
+    rec, errors = _validate({}, extra_rows=[first])
+    assert [e.code for e in errors] == ["duplicate_account"]
+
+
+def test_valid_row_normalised():
+    row = next(rows(1))
+    rec, errors = _validate({"联系人1关系": "老婆", "手机号码": "+86 " + row[2], "证件号码": row[1].lower(),
+                             "欠款总额": "¥" + row[7]})
+    assert not errors
+    assert rec.contacts[0].relation == "spouse" and rec.mobile == row[2]
+    assert rec.bucket == ("M7+" if rec.dpd > 180 else f"M{(rec.dpd - 1) // 30 + 1}")
+
+
+def test_tolerance_configurable():
+    row = next(rows(1))
+    row[7] = str(Decimal(row[7]) + Decimal("0.50"))
+    v = RowValidator(HEADERS, synonym_mapping(HEADERS), options={"amount_tolerance": "1"})
+    assert v.validate(2, row)[1] == []
+
+
+# --- the import -----------------------------------------------------------------------------------------------
+
+
+def test_import_creates_cases_events_audit(world, tmp_path):
+    from qingshou.core.models import AuditLog
+
+    path = write(tmp_path / "A-100.csv", sample(20), "gbk")
+    imp = do_import(path, world.creditor_a, acting_user=world.supervisor)
+    assert imp.status == Import.Status.SUCCEEDED, imp.message
+    assert (imp.total_rows, imp.valid_rows, imp.created_count) == (20, 20, 20)
+    placement = Placement.objects.get(creditor=world.creditor_a, code="A-100")
+    cases = Case.objects.filter(placement=placement)
+    assert cases.count() == 20
+    assert CaseEvent.objects.filter(case__placement=placement, type="placed").count() == 20
+    ev = CaseEvent.objects.filter(case__placement=placement, type="placed").first()
+    assert ev.data["placement"] == "A-100" and ev.data["total_due"] == str(ev.case.total_due)
+    case = cases.first()
+    assert case.debtor.parties.count() == 3
+    assert Phone.objects.filter(party__debtor=case.debtor).count() == 4  # mobile, work phone, 2 contacts
+    assert AuditLog.objects.filter(action="import.placement", object_id=str(imp.pk)).count() == 1
+    assert str(placement.starts_on) == "2026-01-05"
+
+
+def test_same_file_twice_is_a_no_op(world, tmp_path):
+    path = write(tmp_path / "f.csv", sample(5))
+    do_import(path, world.creditor_a)
+    imp2 = create_import(path, creditor=world.creditor_a)
+    assert imp2.status == Import.Status.NO_OP and "已于" in imp2.message
+    assert run_placement_import(imp2.pk).status == Import.Status.NO_OP
+    assert Case.objects.filter(creditor=world.creditor_a, placement__code="f").count() == 5
+
+
+def _bad_table():
+    table = sample(6)
+    table[2][1] = "110101199001011234"  # row 3: bad ID
+    table[4][2] = "999"  # row 5: bad phone
+    return table
+
+
+def test_all_or_nothing_rejects_and_reports(world, tmp_path, media):
+    import openpyxl
+
+    path = write(tmp_path / "bad.csv", _bad_table())
+    imp = do_import(path, world.creditor_a)
+    assert imp.status == Import.Status.REJECTED
+    assert (imp.total_rows, imp.invalid_rows, imp.created_count) == (6, 2, 0)
+    assert not Placement.objects.filter(code="bad").exists()
+    assert not Case.objects.filter(placement__code="bad").exists()
+    errs = list(ImportRowError.objects.filter(imp=imp))
+    assert [(e.row, e.column) for e in errs] == [(3, "证件号码"), (5, "手机号码")]
+    assert "校验" in errs[0].reason_zh and errs[1].reason_zh == "不是电话号码。"
+    ws = openpyxl.load_workbook(imp.error_report.path).active
+    got = list(ws.iter_rows(values_only=True))
+    assert got[0][:4] == ("行号", "列", "值（已脱敏）", "错误类型")
+    assert got[1][0] == 3 and got[1][2] == "110101********1234"
+
+
+def test_skip_invalid_loads_good_rows(world, tmp_path):
+    path = write(tmp_path / "bad.csv", _bad_table())
+    imp = do_import(path, world.creditor_a, skip_invalid=True)
+    assert imp.status == Import.Status.SUCCEEDED
+    assert (imp.valid_rows, imp.invalid_rows, imp.created_count) == (4, 2, 4)
+    assert Case.objects.filter(placement__code="bad").count() == 4
+    assert imp.error_report
+
+
+def test_dry_run_writes_nothing(world, tmp_path):
+    path = write(tmp_path / "d.csv", sample(5))
+    imp = do_import(path, world.creditor_a, dry_run=True)
+    assert imp.status == Import.Status.SUCCEEDED and imp.created_count == 5 and imp.dry_run
+    assert not Placement.objects.filter(code="d").exists()
+    # A dry run does not make the real import a no-op.
+    assert do_import(path, world.creditor_a).created_count == 5
+
+
+def test_replacement_updates_without_duplicates(world, tmp_path):
+    from qingshou.portfolio.models import CaseHold
+
+    first = sample(4)
+    do_import(write(tmp_path / "P1.csv", first), world.creditor_a)
+    case = Case.objects.get(placement__code="P1", account_number=first[1][3])
+    case.assigned_to, case.team = world.collector, world.collector.team
+    case.save()
+    CaseHold.objects.create(case=case, reason="dispute")
+    parties_before = Party.objects.filter(debtor=case.debtor).count()
+    phones_before = Phone.objects.filter(party__debtor=case.debtor).count()
+    second = [list(r) for r in first[:3]]
+    for r in second[1:]:  # new balance and DPD, a new third party for the first account
+        r[5], r[7], r[8] = "400", str(Decimal(r[7]) + 100), str(Decimal(r[8]) + 100)
+    second[1][22], second[1][24] = "新朋友", "13900001111"
+    second.append(next(rows(1, start=99)))  # and a new account
+    imp = do_import(write(tmp_path / "P2.csv", second), world.creditor_a)
+    assert (imp.created_count, imp.updated_count) == (1, 2), imp.message
+    case.refresh_from_db()
+    assert case.placement.code == "P2" and case.dpd == 400 and case.bucket == "M7+"
+    assert case.total_due == Decimal(second[1][7])
+    assert case.assigned_to == world.collector and case.holds.count() == 1
+    snap = CaseSnapshot.objects.get(case=case)
+    assert snap.total_due == Decimal(first[1][7]) and snap.placement.code == "P1" and snap.imp == imp
+    assert Party.objects.filter(debtor=case.debtor).count() == parties_before + 1
+    assert Phone.objects.filter(party__debtor=case.debtor).count() == phones_before + 1
+    assert case.events.filter(type="replaced").count() == 1
+    # The same accounts again: nothing duplicated.
+    third = [list(r) for r in second]
+    third[1][5] = "401"
+    do_import(write(tmp_path / "P3.csv", third), world.creditor_a)
+    assert Party.objects.filter(debtor=case.debtor).count() == parties_before + 1
+    assert Phone.objects.filter(party__debtor=case.debtor).count() == phones_before + 1
+    assert Case.objects.filter(creditor=world.creditor_a, account_number=first[1][3]).count() == 1
+
+
+def test_unreadable_and_bad_mapping_fail(world, tmp_path):
+    p = tmp_path / "x.csv"
+    p.write_bytes(b"a,b\n1,2\n")
+    imp = do_import(p, world.creditor_a)
+    assert imp.status == Import.Status.FAILED and "列映射" in imp.message
+
+
+def test_command(world, tmp_path):
+    from django.core.management import call_command
+
+    path = write(tmp_path / "cmd.csv", sample(3), "gbk")
+    out = io.StringIO()
+    call_command("import_placement", str(path), creditor="bank-a", no_progress=True, stdout=out)
+    assert "created 3" in out.getvalue()
+    out = io.StringIO()
+    call_command("import_placement", str(path), creditor="bank-a", no_progress=True, stdout=out)
+    assert "已于" in out.getvalue()
+
+
+def _count_rows(backend, tmp_path, sql):
+    if backend == "sqlite":
+        return sqlite3.connect(tmp_path / "kill.sqlite3").execute(sql).fetchone()[0]
+    import psycopg
+
+    with psycopg.connect(host=os.environ.get("PGHOST", "127.0.0.1"), user=os.environ.get("PGUSER", "postgres"),
+                         dbname=KILL_PGDATABASE) as conn:
+        return conn.execute(sql).fetchone()[0]
+
+
+KILL_PGDATABASE = "qingshou_killtest"
+
+
+def _pg_admin(sql):
+    import psycopg
+
+    with psycopg.connect(host=os.environ.get("PGHOST", "127.0.0.1"), user=os.environ.get("PGUSER", "postgres"),
+                         dbname="postgres", autocommit=True) as conn:
+        conn.execute(sql)
+
+
+def test_killed_import_leaves_nothing(tmp_path):
+    """A subprocess killed mid-import (after several batches were written) leaves zero rows of that placement.
+
+    Runs against a database of its own: a SQLite file in the SQLite pass, a scratch PostgreSQL database in
+    the PostgreSQL pass.
+    """
+    backend = "postgres" if os.environ.get("DB") == "postgres" else "sqlite"
+    env = {**os.environ, "DB": backend, "QINGSHOU_VAR_DIR": str(tmp_path / "var"),
+           "SQLITE_PATH": str(tmp_path / "kill.sqlite3"), "DJANGO_SETTINGS_MODULE": "qingshou.settings",
+           "PGDATABASE": KILL_PGDATABASE}
+    if backend == "postgres":
+        _pg_admin(f"DROP DATABASE IF EXISTS {KILL_PGDATABASE} WITH (FORCE)")
+        _pg_admin(f"CREATE DATABASE {KILL_PGDATABASE}")
+    (tmp_path / "var").mkdir()
+    qs = [sys.executable, str(ROOT / "manage.py")]
+    try:
+        subprocess.run([*qs, "migrate", "-v0"], env=env, check=True, cwd=ROOT)
+        subprocess.run([*qs, "shell", "-c", "from qingshou.org.models import Creditor; "
+                        "Creditor.objects.create(code='K', name='K')"], env=env, check=True, cwd=ROOT)
+        write_csv(tmp_path / "KILL.csv", 30000)
+        proc = subprocess.Popen([*qs, "import_placement", str(tmp_path / "KILL.csv"), "--creditor", "K"], env=env,
+                                cwd=ROOT, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
+        buf = b""
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            chunk = os.read(proc.stderr.fileno(), 256)
+            if not chunk:
+                break
+            buf += chunk
+            if b"  6,000/" in buf or b"  7,000/" in buf:  # three batches of 2,000 written in the transaction
+                break
+        assert proc.poll() is None, buf.decode(errors="replace")[-500:]
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        time.sleep(0.5)  # PostgreSQL notices the dropped connection and rolls back
+        count = lambda sql: _count_rows(backend, tmp_path, sql)  # noqa: E731
+        assert count("select count(*) from portfolio_case") == 0
+        assert count("select count(*) from portfolio_placement where code='KILL'") == 0
+        assert count("select count(*) from portfolio_debtor") == 0
+        assert count("select count(*) from portfolio_phone") == 0
+        assert count("select count(*) from portfolio_import where status='running'") == 1
+    finally:
+        if backend == "postgres":
+            _pg_admin(f"DROP DATABASE IF EXISTS {KILL_PGDATABASE} WITH (FORCE)")
