@@ -35,6 +35,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 
@@ -208,3 +209,13 @@ def lookup_hashes(value: str) -> list[str]:
     if not value:
         return [value]
     return [h.hexdigest(value) for h in keyring().hashers]
+
+
+@checks.register(checks.Tags.security)
+def check_keyring(app_configs=None, **kwargs):
+    """`qingshou check` / start-up: a malformed keyring fails before the first phone number is read."""
+    try:
+        keyring()
+    except ImproperlyConfigured as exc:
+        return [checks.Error(str(exc), hint="See README, 'PII at rest'.", id="qingshou.E001")]
+    return []
