@@ -7,8 +7,13 @@ field-level behaviour such as encryption at rest or auto_now_add applies unchang
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 from django.db.models.base import ModelState
+
+from qingshou.core import crypto
+from qingshou.core.fields import EncryptedCharField, LookupHashField
 
 # Exact field classes whose stored value is the Python value itself (no pre_save, no adaptation needed).
 # Subclasses (an encrypted CharField, say) are not in this set and go through pre_save/get_db_prep_save.
@@ -23,11 +28,15 @@ class _Spec:
         self.table = model._meta.db_table
         self.pk = model._meta.pk
         self.defaults = []
+        self.static = {}  # attname -> default value, for fields whose default is not computed per instance
+        self.computed = []  # fields with a callable default (a fresh value per instance: dict, now())
         for f in self.fields:
             if f.has_default() and callable(f.default):
                 self.defaults.append((f.attname, f, True))
+                self.computed.append(f)
             else:
                 self.defaults.append((f.attname, f.get_default(), False))
+                self.static[f.attname] = f.get_default()
 
 
 _SPECS: dict = {}
@@ -42,12 +51,14 @@ def spec(model) -> _Spec:
 
 def new(model, **values):
     """An unsaved instance with ``values`` (by attname, e.g. ``debtor_id``) and the fields' defaults."""
+    s = _SPECS.get(model) or spec(model)
     obj = model.__new__(model)
-    obj._state = ModelState()
     d = obj.__dict__
-    for attname, default, is_callable in spec(model).defaults:
-        if attname not in values:
-            d[attname] = default.get_default() if is_callable else default
+    d["_state"] = ModelState()
+    d.update(s.static)
+    for f in s.computed:
+        if f.attname not in values:
+            d[f.attname] = f.get_default()
     d.update(values)
     return obj
 
@@ -63,6 +74,7 @@ class IdPool:
     def __init__(self, block=10_000):
         self.block = block
         self.free: dict = {}
+        self._sequences: dict[str, str] = {}
 
     def take(self, model) -> int:
         pool = self.free.get(model)
@@ -75,9 +87,14 @@ class IdPool:
         qn = connection.ops.quote_name
         with connection.cursor() as cur:
             if connection.vendor == "postgresql":
-                cur.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-                            [table, self.block])
-                ids = [r[0] for r in cur.fetchall()]
+                seq = self._sequences.get(table)
+                if seq is None:
+                    cur.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
+                    seq = self._sequences[table] = cur.fetchone()[0]
+                # One array of ids in one round trip; the sequence is named once, not resolved per value.
+                cur.execute("SELECT array_agg(nextval(%s::regclass)) FROM generate_series(1, %s)",
+                            [seq, self.block])
+                ids = list(cur.fetchone()[0])
             else:
                 cur.execute(f"SELECT COALESCE(MAX(id), 0) FROM {qn(table)}")  # noqa: S608 - a model's table name
                 top = cur.fetchone()[0]
@@ -93,6 +110,58 @@ class IdPool:
         return ids
 
 
+def _getter(f, conn):
+    """A function instance -> the value to store for field ``f``: what ``f.get_db_prep_save(f.pre_save(obj, True),
+    conn)`` returns, with the per-value Django machinery skipped for the field types intake writes."""
+    ftype = type(f)
+    a = f.attname
+    if ftype in _PLAIN:
+        return lambda o: o.__dict__[a]
+    if isinstance(f, EncryptedCharField) and type(f).get_db_prep_value is EncryptedCharField.get_db_prep_value:
+        encrypt = crypto.encrypt
+
+        def enc(o):
+            v = o.__dict__[a]
+            if v is None or type(v) is not str:
+                return f.get_db_prep_save(f.pre_save(o, True), conn)
+            return encrypt(v) if v else v
+        return enc
+    if ftype is LookupHashField:
+        src = f.source_attname
+        hash_value = crypto.hash_value
+
+        def hashed(o):
+            d = o.__dict__
+            v = d.get(src)
+            if type(v) is not str:
+                return f.get_db_prep_save(f.pre_save(o, True), conn)
+            return hash_value(v)
+        return hashed
+    if ftype is models.DecimalField:
+        def dec(o):
+            v = o.__dict__[a]
+            if v is None:
+                return None
+            if type(v) is Decimal and v.is_finite() and conn.ops.adapt_decimalfield_value(v) is v:
+                return v
+            return f.get_db_prep_save(v, conn)
+        return dec
+    if ftype in (models.DateField, models.DateTimeField) and not (f.auto_now or f.auto_now_add):
+        memo: dict = {}
+
+        def temporal(o):
+            v = o.__dict__[a]
+            if v is None:
+                return None
+            key = (v, getattr(v, "tzinfo", None))
+            out = memo.get(key, memo)
+            if out is memo:
+                out = memo[key] = f.get_db_prep_save(v, conn)
+            return out
+        return temporal
+    return lambda o: f.get_db_prep_save(f.pre_save(o, True), conn)
+
+
 def insert(model, objs) -> None:
     """INSERT these instances (primary keys set) in one COPY / executemany."""
     if not objs:
@@ -100,23 +169,21 @@ def insert(model, objs) -> None:
     s = spec(model)
     fields = s.fields
     conn = connections[DEFAULT_DB_ALIAS]
-    getters = []
-    for f in fields:
-        if type(f) in _PLAIN:
-            getters.append(lambda o, a=f.attname: o.__dict__[a])
-        else:
-            getters.append(lambda o, f=f: f.get_db_prep_save(f.pre_save(o, True), conn))
-    rows = [tuple(g(o) for g in getters) for o in objs]
+    getters = [_getter(f, conn) for f in fields]
+    rows = [tuple([g(o) for g in getters]) for o in objs]
     qn = conn.ops.quote_name
     cols = ", ".join(qn(f.column) for f in fields)
     with conn.cursor() as cur:
         if conn.vendor == "postgresql":
             with cur.cursor.copy(f"COPY {qn(s.table)} ({cols}) FROM STDIN") as cp:
+                write_row = cp.write_row
                 for row in rows:
-                    cp.write_row(row)
+                    write_row(row)
         else:
             marks = ", ".join(["%s"] * len(fields))
             cur.executemany(f"INSERT INTO {qn(s.table)} ({cols}) VALUES ({marks})", rows)  # noqa: S608
+    alias = conn.alias
     for o in objs:
-        o._state.adding = False
-        o._state.db = conn.alias
+        st = o._state
+        st.adding = False
+        st.db = alias
