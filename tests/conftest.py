@@ -2,6 +2,8 @@ import pytest
 
 from tests.factories import World
 
+pytest_plugins = ["tests.browser"]  # the page and browser_env fixtures of the e2e tests
+
 
 @pytest.fixture
 def world(db):

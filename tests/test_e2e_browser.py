@@ -4,11 +4,8 @@ promise to pay, and sees it on the case timeline.
 Uses Debian's /usr/bin/chromium (installed by `make test` when missing) through Playwright.
 """
 
-import os
-import shutil
 from datetime import timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -16,49 +13,19 @@ from django.utils import timezone
 from qingshou.contact.models import ContactAttempt
 from qingshou.payments.models import Promise
 from qingshou.portfolio.models import CaseEvent
+from tests.browser import SHOTS, browser_marks, login
 from tests.factories import World
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-SHOTS = Path(os.environ.get("QINGSHOU_SHOTS", "var/test/shots"))
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not shutil.which(CHROMIUM), reason="Debian chromium is not installed (make test installs it)"),
-]
+pytestmark = browser_marks
 
 
 @pytest.fixture
-def browser_world(office_hours, transactional_db, monkeypatch):
-    # Playwright's sync API keeps an event loop in this thread; the ORM calls below are plain sync code.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+def browser_world(browser_env):
     return World()
 
 
-@pytest.fixture
-def page():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        context = browser.new_context(locale="zh-CN", viewport={"width": 1440, "height": 900})
-        pg = context.new_page()
-        pg.set_default_timeout(15000)
-        yield pg
-        # ORM calls made while Playwright's loop runs get their own connection; close it here, in that
-        # same context, or PostgreSQL cannot drop the test database at the end.
-        from django.db import connections
-
-        connections.close_all()
-        browser.close()
 
 
-def login(page, base, username, password="pw-test-123456"):
-    page.goto(f"{base}/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", password)
-    page.click("button.primary")
-    page.wait_for_load_state()
 
 
 def test_collector_get_next_and_log_a_promise(browser_world, live_server, page):

@@ -6,32 +6,21 @@ compliance screens.
 Uses Debian's /usr/bin/chromium through Playwright (fixtures as in test_e2e_browser.py).
 """
 
-import os
-import shutil
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from django.utils import timezone
 
 from qingshou.compliance.models import ComplianceDecision
 from qingshou.contact.models import ContactAttempt
+from tests.browser import SHOTS, browser_marks, login
 from tests.factories import World
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-SHOTS = Path(os.environ.get("QINGSHOU_SHOTS", "var/test/shots"))
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not shutil.which(CHROMIUM), reason="Debian chromium is not installed (make test installs it)"),
-]
+pytestmark = browser_marks
 
 
 @pytest.fixture
-def browser_world(office_hours, transactional_db, monkeypatch):
-    # Playwright's sync API keeps an event loop in this thread; the ORM calls below are plain sync code.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+def browser_world(browser_env):
     from qingshou.compliance.policies import ensure_seed_layers, invalidate
 
     # Transactional tests flush the data migration's rows: put the published policy layers back.
@@ -40,31 +29,8 @@ def browser_world(office_hours, transactional_db, monkeypatch):
     return World()
 
 
-@pytest.fixture
-def page():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        context = browser.new_context(locale="zh-CN", viewport={"width": 1440, "height": 900})
-        pg = context.new_page()
-        pg.set_default_timeout(15000)
-        yield pg
-        # ORM calls made while Playwright's loop runs get their own connection; close it here, in that
-        # same context, or PostgreSQL cannot drop the test database at the end.
-        from django.db import connections
-
-        connections.close_all()
-        browser.close()
 
 
-def login(page, base, username, password="pw-test-123456"):
-    page.context.clear_cookies()
-    page.goto(f"{base}/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", password)
-    page.click("button.primary")
-    page.wait_for_load_state()
 
 
 def log_call(page, outcome_label, minutes_ago):

@@ -9,56 +9,27 @@ tests/test_ui_intake.py.
 
 import csv
 import io
-import os
-import shutil
 from pathlib import Path
 
 import pytest
 
 from qingshou.portfolio.intake.sample import HEADERS, rows
 from qingshou.portfolio.models import Case, Import, ImportProfile
+from tests.browser import SHOTS, browser_marks, login
 from tests.factories import World
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-SHOTS = Path(os.environ.get("QINGSHOU_SHOTS", "var/test/shots"))
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not shutil.which(CHROMIUM), reason="Debian chromium is not installed (make test installs it)"),
-]
+pytestmark = browser_marks
 
 
 @pytest.fixture
-def browser_world(office_hours, transactional_db, monkeypatch, settings, tmp_path):
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+def browser_world(browser_env, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
     return World()
 
 
-@pytest.fixture
-def page():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        context = browser.new_context(locale="zh-CN", viewport={"width": 1440, "height": 900}, accept_downloads=True)
-        pg = context.new_page()
-        pg.set_default_timeout(15000)
-        yield pg
-        from django.db import connections
-
-        connections.close_all()
-        browser.close()
 
 
-def login(page, base, username, password="pw-test-123456"):
-    page.goto(f"{base}/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", password)
-    page.click("button.primary")
-    page.wait_for_load_state()
 
 
 def gbk_placement_file(path: Path, n=8, broken_row=2) -> Path:
