@@ -23,6 +23,8 @@ class ComplianceDecision(models.Model):
         verbose_name = _("compliance decision")
         verbose_name_plural = _("compliance decisions")
         ordering = ["-decided_at"]
+        # The decision log and the refusals-per-rule report filter by outcome and time.
+        indexes = [models.Index(fields=["allowed", "decided_at"], name="decision_allowed_at_idx")]
 
     def __str__(self):
         return f"{'allow' if self.allowed else 'deny'} case {self.case_id} {self.contact_at:%Y-%m-%d %H:%M}"
