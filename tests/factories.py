@@ -90,6 +90,7 @@ class World:
             "collector_peer": self.collector_peer,
             "collector_team2": self.collector_team2,
             "leader": self.leader,
+            "supervisor": self.supervisor,
             "creditor_a": self.creditor_user_a,
             "creditor_b": self.creditor_user_b,
             "admin": self.admin,

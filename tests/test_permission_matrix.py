@@ -8,7 +8,6 @@ fails `test_every_url_pattern_is_in_the_matrix` / `test_every_api_operation_is_i
 The case under test is `world.case`: collector c1's case, team 1, creditor A.
 """
 
-from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
@@ -20,37 +19,19 @@ from qingshou.api.api import operations
 from qingshou.core.models import AuditLog
 from qingshou.core.tokens import create_api_token
 from qingshou.payments.actions import do_make_promise
-
-PERSONAS = ["collector", "collector_peer", "collector_team2", "leader", "creditor_a", "creditor_b", "admin"]
-
-
-def rule(default, **overrides):
-    out = {p: default for p in PERSONAS}
-    out.update(overrides)
-    return out
-
-
-# Who may do what to world.case, by role rules (DESIGN §2):
-CASE_READ = rule(404, collector=200, leader=200, creditor_a=200)          # scope decides; 404 outside it
-CASE_WORK_WEB = rule(404, collector=302, leader=302, creditor_a=403)     # read-only in scope: 403
-CASE_WORK_API = rule(403, collector=201, leader=201, collector_peer=404, collector_team2=404)
-OWN_QUEUE = rule(403, collector=200, collector_peer=200, collector_team2=200, leader=200)
-CASE_LISTS = rule(200, admin=403)                                         # admins do no case work
-TEAM_FIGURES = rule(403, leader=200)
-COMPLIANCE_VIEW = rule(403, admin=200)                                     # supervisor, QA, admin only
-
-
-@dataclass
-class Endpoint:
-    name: str
-    method: str
-    expect: dict
-    audit: str = ""                      # audit action an allowed write must leave
-    audit_for: tuple = ()                # personas for which that audit row is required (default: allowed ones)
-    kwargs: object = None                # callable(world, user) -> URL kwargs
-    data: object = None                  # callable(world, user) -> request data
-    query: object = None                 # callable(world, user) -> query string dict
-    json: bool = False
+from tests.matrix import extra_api, extra_web
+from tests.matrix.common import (
+    CASE_LISTS,
+    CASE_READ,
+    CASE_WORK_API,
+    CASE_WORK_WEB,
+    COMPLIANCE_VIEW,
+    OWN_QUEUE,
+    PERSONAS,
+    TEAM_FIGURES,
+    Endpoint,
+    rule,
+)
 
 
 def _case_kwargs(w, u):
@@ -90,9 +71,12 @@ def _token_kwargs(w, u):
     return {"pk": token.pk}
 
 
+# Case-page helpers (phone list, reveal, pre-check): those who may work the case; 403 for read-only.
+CASE_PEEK = rule(404, collector=200, leader=200, supervisor=200, creditor_a=403)
+
 # Intake (placement and repayment files, recall): supervisors and admins only.
-INTAKE = rule(403, admin=200)
-INTAKE_POST = rule(403, admin=302)
+INTAKE = rule(403, supervisor=200, admin=200)
+INTAKE_POST = rule(403, supervisor=302, admin=302)
 
 
 def _payment_csv(w, txn="M1", account=None):
@@ -154,11 +138,11 @@ WEB = [
                                                 leader=302),
              audit="case.get_next", audit_for=("collector", "collector_peer", "collector_team2")),
     Endpoint("portfolio:case", "get", CASE_READ, kwargs=_case_kwargs),
-    Endpoint("portfolio:phone_options", "get", rule(404, collector=200, leader=200, creditor_a=403),
+    Endpoint("portfolio:phone_options", "get", CASE_PEEK,
              kwargs=_case_kwargs),
-    Endpoint("portfolio:reveal", "get", rule(404, collector=200, leader=200, creditor_a=403), kwargs=_case_kwargs,
+    Endpoint("portfolio:reveal", "get", CASE_PEEK, kwargs=_case_kwargs,
              query=lambda w, u: {"what": "id_number"}),
-    Endpoint("portfolio:reveal", "post", rule(404, collector=200, leader=200, creditor_a=403), kwargs=_case_kwargs,
+    Endpoint("portfolio:reveal", "post", CASE_PEEK, kwargs=_case_kwargs,
              audit="pii.reveal", data=lambda w, u: {"what": f"phone:{_debtor_phone(w)[1].pk}", "reason": "核实号码"}),
     Endpoint("contact:log", "post", CASE_WORK_WEB, kwargs=_case_kwargs, audit="contact.log", data=_log_data),
     Endpoint("intake:index", "get", INTAKE),
@@ -183,17 +167,17 @@ WEB = [
              kwargs=lambda w, u: _payment_import_kwargs(w, u, unmatched=True)),
     Endpoint("intake:run_for_real", "post", INTAKE_POST, audit="import.create",
              kwargs=lambda w, u: _payment_import_kwargs(w, u, dry_run=True)),
-    Endpoint("portfolio:precheck", "get", rule(404, collector=200, leader=200, creditor_a=403), kwargs=_case_kwargs,
+    Endpoint("portfolio:precheck", "get", CASE_PEEK, kwargs=_case_kwargs,
              query=lambda w, u: {"party": _debtor_phone(w)[0].pk, "phone": _debtor_phone(w)[1].pk,
                                  "channel": "call"}),
     Endpoint("compliance:decisions", "get", COMPLIANCE_VIEW),
     Endpoint("compliance:refusals", "get", COMPLIANCE_VIEW),
     Endpoint("compliance:policies", "get", COMPLIANCE_VIEW),
     Endpoint("compliance:policy_layer", "get", COMPLIANCE_VIEW, kwargs=lambda w, u: {"name": "house"}),
-    Endpoint("compliance:policy_layer", "post", rule(403, admin=302), audit="policy.publish",
+    Endpoint("compliance:policy_layer", "post", rule(403, supervisor=302, admin=302), audit="policy.publish",
              kwargs=lambda w, u: {"name": "house"}, data=_policy_data),
     Endpoint("reports:team", "get", TEAM_FIGURES),
-    Endpoint("reports:team", "post", rule(403, leader=302), audit="case.reassign",
+    Endpoint("reports:team", "post", rule(403, leader=302, supervisor=302), audit="case.reassign",
              data=lambda w, u: {"op": "reassign", "to_user": w.collector_peer.pk, "reason": "矩阵测试调案",
                                 "case_ids": [w.case.pk], "team": w.team1.pk}),
 ]
@@ -223,7 +207,7 @@ API = {
                                                        leader=200), audit="dialer.feed"),
     # the batch check: anyone who works cases (items outside their scope come back "not_found")
     "dialer_check": Endpoint("/dialer/check", "post", rule(403, collector=200, collector_peer=200,
-                                                          collector_team2=200, leader=200),
+                                                          collector_team2=200, leader=200, supervisor=200),
                              audit="dialer.check", data=_dialer_items, json=True),
     "outcome_list": Endpoint("/outcomes", "get", rule(200)),
     "cases_mine": Endpoint("/cases/mine", "get", OWN_QUEUE),
@@ -238,10 +222,15 @@ API = {
                                                   "due_date": str(timezone.localdate() + timedelta(days=3))},
                                json=True),
     "promise_cancel": Endpoint("/cases/{case_id}/promises/{promise_id}/cancel", "post",
-                               {**CASE_WORK_API, "collector": 200, "leader": 200}, audit="promise.cancel",
+                               {**CASE_WORK_API, "collector": 200, "leader": 200, "supervisor": 200},
+                               audit="promise.cancel",
                                kwargs=_promise_kwargs, data=lambda w, u: {"reason": "客户改约"}, json=True),
 }
 
+
+# Each area declares its own endpoints in tests/matrix/<area>.py (WEB list, API dict).
+WEB += extra_web()
+API.update(extra_api())
 
 def _named_patterns(patterns, namespace=""):
     for p in patterns:

@@ -308,6 +308,11 @@ class Assignment(models.Model):
         return f"{self.get_kind_display()} {self.case_id}"
 
 
+def case_event_types():
+    """CaseEvent.Type's choices, as a callable so that a new event type needs no migration."""
+    return CaseEvent.Type.choices
+
+
 class CaseEvent(models.Model):
     """One entry of a case's timeline. Built only through the constructors in portfolio.events."""
 
@@ -338,7 +343,7 @@ class CaseEvent(models.Model):
         NOTE = "note", _("note")
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
-    type = models.CharField(max_length=20, choices=Type.choices)
+    type = models.CharField(max_length=24, choices=case_event_types)
     at = models.DateTimeField(default=timezone.now, db_index=True)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                              related_name="+")
