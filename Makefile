@@ -58,4 +58,13 @@ bench-compliance: $(STAMP)
 
 # Placement import: 100,000 and 1,000,000 generated rows into PostgreSQL (vs raw COPY) and SQLite (100,000).
 bench-import: $(STAMP)
-	$(BIN)/python bench/import.py
+	$(BIN)/python bench/import.py $(ARGS)
+
+bench-strategy: $(STAMP)
+	$(BIN)/python bench/strategy.py
+
+# Strategy simulator: 50,000 synthetic cases x 60 days through the real compliance engine and strategy rules;
+# prints the table per strategy and the path of the cumulative-recovery chart (var/simulation/*.png).
+SIM_ARGS ?= --cases 50000 --days 60 --capacity 1000 --strategies fifo,balance,score,oracle --seed 1
+simulate: $(STAMP)
+	QINGSHOU_VAR_DIR=$${QINGSHOU_VAR_DIR:-var} $(BIN)/qingshou simulate $(SIM_ARGS) --out $${QINGSHOU_VAR_DIR:-var}/simulation

@@ -1,6 +1,7 @@
 """Placement import benchmark: `make bench-import`.
 
-BENCH_IMPORT_ROWS="100000 1000000", BENCH_IMPORT_DB="postgres sqlite", BENCH_IMPORT_SQLITE_MAX=100000.
+Options: --rows "100000 1000000" --db "postgres sqlite" --repeat 1 (or BENCH_IMPORT_ROWS, BENCH_IMPORT_DB,
+BENCH_IMPORT_REPEAT; `make bench-import ARGS="--rows 100000 --db postgres"`).
 
 For each database and size: generates a deterministic placement CSV (30 columns, two third parties per row;
 1,000,000 rows is about 330 MB) into a temporary directory (never committed, removed afterwards), makes a fresh
@@ -57,17 +58,44 @@ def child_import(csv_path: str, db: str) -> dict:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+    from django.db import connection
+
     from qingshou.org.models import Creditor
     from qingshou.portfolio.intake import create_import, run_placement_import
 
     creditor = Creditor.objects.create(code="BENCH", name="基准测试银行")
+    backend = None
+    if db == "postgres":
+        with connection.cursor() as cur:
+            cur.execute("SELECT pg_backend_pid()")
+            backend = cur.fetchone()[0]
+    db_cpu0, cpu0 = backend_cpu(backend), process_cpu()
     t0 = time.perf_counter()
     imp = create_import(csv_path, creditor=creditor, placement_code="BENCH-1")
     imp = run_placement_import(imp.pk)
     secs = time.perf_counter() - t0
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    cpu, db_cpu = process_cpu() - cpu0, backend_cpu(backend) - db_cpu0
+    peak_kb = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                  resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
     return {"status": imp.status, "rows": imp.total_rows, "created": imp.created_count, "seconds": secs,
-            "peak_mb": peak_kb / 1024, "message": imp.message}
+            "peak_mb": peak_kb / 1024, "message": imp.message, "cpu": cpu, "db_cpu": db_cpu}
+
+
+def process_cpu() -> float:
+    """CPU seconds of this process and its finished children (the reader process)."""
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def backend_cpu(pid) -> float:
+    """CPU seconds used so far by a PostgreSQL backend process, when the server runs on this machine (else 0)."""
+    if not pid:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def raw_copy(csv_path: str) -> float:
@@ -82,6 +110,8 @@ def raw_copy(csv_path: str) -> float:
         conn.execute("DROP TABLE IF EXISTS bench_raw")
         conn.execute(f"CREATE TABLE bench_raw ({cols})")
         conn.commit()
+        backend = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+        db_cpu0, cpu0 = backend_cpu(backend), process_cpu()
         t0 = time.perf_counter()
         with conn.cursor() as cur:
             with cur.copy("COPY bench_raw FROM STDIN WITH (FORMAT csv, HEADER true)") as cp, open(csv_path, "rb") as f:
@@ -91,9 +121,10 @@ def raw_copy(csv_path: str) -> float:
             cur.execute("CREATE INDEX bench_raw_idnum ON bench_raw (c1)")
         conn.commit()
         secs = time.perf_counter() - t0
+        cpu = process_cpu() - cpu0 + backend_cpu(backend) - db_cpu0
         conn.execute("DROP TABLE bench_raw")
         conn.commit()
-    return secs
+    return secs, cpu
 
 
 def run_one(db: str, n: int, workdir: Path) -> dict:
@@ -121,40 +152,52 @@ def run_one(db: str, n: int, workdir: Path) -> dict:
     result.update(db=db, n=n, size_mb=csv_path.stat().st_size / 1e6)
     if db == "postgres":
         os.environ.update({"PGDATABASE": PG_BENCH_DB})
-        result["copy_seconds"] = raw_copy(str(csv_path))
+        result["copy_seconds"], result["copy_cpu"] = raw_copy(str(csv_path))
         pg_admin([f"DROP DATABASE IF EXISTS {PG_BENCH_DB} WITH (FORCE)"])
     return result
 
 
 def main():
-    sizes = [int(x) for x in os.environ.get("BENCH_IMPORT_ROWS", "100000 1000000").split()]
-    dbs = os.environ.get("BENCH_IMPORT_DB", "postgres sqlite").split()
-    sqlite_max = int(os.environ.get("BENCH_IMPORT_SQLITE_MAX", "100000"))
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Placement import benchmark (make bench-import).")
+    parser.add_argument("--rows", default=os.environ.get("BENCH_IMPORT_ROWS", "100000 1000000"),
+                        help="row counts, space-separated (default: 100000 1000000)")
+    parser.add_argument("--db", default=os.environ.get("BENCH_IMPORT_DB", "postgres sqlite"),
+                        help="databases, space-separated: postgres sqlite")
+    parser.add_argument("--repeat", type=int, default=int(os.environ.get("BENCH_IMPORT_REPEAT", "1")),
+                        help="runs of each (db, rows); every run is printed")
+    args = parser.parse_args()
+    sizes = [int(x) for x in args.rows.replace(",", " ").split()]
+    dbs = args.db.replace(",", " ").split()
     workdir = Path(tempfile.mkdtemp(prefix="qingshou-bench-import-"))
     results = []
+    print(f"machine: {os.cpu_count()} CPUs; load average before: {os.getloadavg()[0]:.1f}", flush=True)
     try:
-        for db in dbs:
-            for n in sizes:
-                if db == "sqlite" and n > sqlite_max:
-                    continue
-                print(f"== {db}, {n:,} rows", flush=True)
-                r = run_one(db, n, workdir)
-                results.append(r)
-                line = (f"  import: {r['seconds']:.1f} s, {r['rows'] / r['seconds']:,.0f} rows/s, "
-                        f"peak {r['peak_mb']:,.0f} MB, status {r['status']}, created {r['created']:,}")
-                if "copy_seconds" in r:
-                    ratio = r["seconds"] / r["copy_seconds"]
-                    line += f"\n  raw COPY + 2 indexes: {r['copy_seconds']:.1f} s; ratio {ratio:.1f}x"
-                print(line, flush=True)
+        for n in sizes:
+            for db in dbs:
+                for _ in range(args.repeat):
+                    print(f"== {db}, {n:,} rows", flush=True)
+                    r = run_one(db, n, workdir)
+                    r["load"] = os.getloadavg()[0]
+                    results.append(r)
+                    line = (f"  import: {r['seconds']:.1f} s, {r['rows'] / r['seconds']:,.0f} rows/s, "
+                            f"peak {r['peak_mb']:,.0f} MB, CPU {r['cpu']:.1f} s + database {r['db_cpu']:.1f} s, "
+                            f"status {r['status']}, created {r['created']:,}")
+                    if "copy_seconds" in r:
+                        ratio = r["seconds"] / r["copy_seconds"]
+                        line += (f"\n  raw COPY + 2 indexes: {r['copy_seconds']:.1f} s (CPU {r['copy_cpu']:.1f} s); "
+                                 f"ratio {ratio:.1f}x")
+                    print(line, f"(load average {r['load']:.1f})", flush=True)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    print("\n| DB | rows | file MB | import s | rows/s | peak MB | raw COPY s | ratio |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("\n| DB | rows | file MB | import s | rows/s | peak MB | CPU s (app + DB) | raw COPY s | ratio | load |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
         copy = f"{r['copy_seconds']:.1f}" if "copy_seconds" in r else "–"
         ratio = f"{r['seconds'] / r['copy_seconds']:.1f}×" if "copy_seconds" in r else "–"
         print(f"| {r['db']} | {r['n']:,} | {r['size_mb']:.0f} | {r['seconds']:.1f} | {r['rows'] / r['seconds']:,.0f} "
-              f"| {r['peak_mb']:,.0f} | {copy} | {ratio} |")
+              f"| {r['peak_mb']:,.0f} | {r['cpu']:.0f} + {r['db_cpu']:.0f} | {copy} | {ratio} | {r['load']:.1f} |")
 
 
 if __name__ == "__main__":

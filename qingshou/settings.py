@@ -47,9 +47,17 @@ INSTALLED_APPS = [
     "qingshou.portfolio",
     "qingshou.contact",
     "qingshou.payments",
+    "qingshou.arrangements",
     "qingshou.compliance",
     "qingshou.strategy",
+    "qingshou.propensity",
+    "qingshou.simulation",
     "qingshou.reports",
+    "qingshou.messaging",
+    "qingshou.letters",
+    "qingshou.selfservice",
+    "qingshou.telephony",
+    "qingshou.skiptrace",
 ]
 
 MIDDLEWARE = [
@@ -182,7 +190,65 @@ SCHEDULER_INTERVAL_SECONDS = env_int("SCHEDULER_INTERVAL_SECONDS", 30, minimum=1
 CASE_LOCK_MINUTES = env_int("CASE_LOCK_MINUTES", 10, minimum=1, maximum=240)
 PROMISE_GRACE_DAYS = env_int("PROMISE_GRACE_DAYS", 1, minimum=0, maximum=30)
 FIRST_CALL_DAYS = env_int("FIRST_CALL_DAYS", 2, minimum=1, maximum=30)
+# --- strategy and assignment (qingshou.strategy; README "Strategy and assignment") -------------------
+STRATEGY_ASSIGNMENT_MODE = env_choice("STRATEGY_ASSIGNMENT_MODE", "capacity",
+                                      ("round_robin", "capacity", "region", "skill", "sticky"))
+STRATEGY_LARGE_BALANCE = env_int("STRATEGY_LARGE_BALANCE", 50000, minimum=0)   # yuan; goes to senior collectors
+STRATEGY_DEFAULT_CAPACITY = env_int("STRATEGY_DEFAULT_CAPACITY", 300, minimum=1)  # open cases, without a profile
+STRATEGY_SENIOR_YEARS = env_int("STRATEGY_SENIOR_YEARS", 3, minimum=0)
+STRATEGY_NIGHTLY_HOUR = env_int("STRATEGY_NIGHTLY_HOUR", 2, minimum=0, maximum=23)   # local time of the nightly run
+STRATEGY_INCREMENTAL = env_bool("STRATEGY_INCREMENTAL", True)  # re-evaluate a case on payment/promise/hold/phone
+# --- skip tracing (qingshou.skiptrace; README "Skip tracing") ---------------------------------------
+# A phone counts as unanswered after this many call attempts in a row without anyone answering; a case whose
+# every phone is invalid, wrong or unanswered becomes lost-contact (失联).
+SKIPTRACE_UNANSWERED_ATTEMPTS = env_int("SKIPTRACE_UNANSWERED_ATTEMPTS", 6, minimum=1, maximum=100)
 DEMO_PASSWORD = env_str("QINGSHOU_DEMO_PASSWORD", "qingshou-demo")
+
+# --- SMS (qingshou.messaging; see README "Channels: templates and SMS") ------------------------
+# "console": JSON lines to var/sms/outbox.jsonl (embedded default); "http": the signed gateway contract.
+SMS_BACKEND = env_str("SMS_BACKEND", "console")
+SMS_OUTBOX = Path(env_str("SMS_OUTBOX", str(VAR_DIR / "sms" / "outbox.jsonl")))
+SMS_GATEWAY_URL = env_str("SMS_GATEWAY_URL", "")
+SMS_APP_ID = env_str("SMS_APP_ID", "qingshou")
+SMS_APP_SECRET = env_str("SMS_APP_SECRET", "")
+SMS_SIGN_NAME = env_str("SMS_SIGN_NAME", "")
+SMS_TIMEOUT_SECONDS = env_int("SMS_TIMEOUT_SECONDS", 10, minimum=1, maximum=120)
+SMS_SIGNATURE_MAX_SKEW_SECONDS = env_int("SMS_SIGNATURE_MAX_SKEW_SECONDS", 300, minimum=10)
+SMS_AGENCY_NAME = env_str("SMS_AGENCY_NAME", "清收")
+SMS_HOTLINE = env_str("SMS_HOTLINE", "400-000-0000")
+
+# --- letters and debtor self-service (qingshou.letters, qingshou.selfservice; README "Letters and debtor
+# self-service") ---------------------------------------------------------------------------------
+SELFSERVICE_LINK_DAYS = env_int("SELFSERVICE_LINK_DAYS", 7, minimum=1, maximum=90)        # a link's lifetime
+SELFSERVICE_MAX_ATTEMPTS = env_int("SELFSERVICE_MAX_ATTEMPTS", 5, minimum=1, maximum=50)  # failures per link
+SELFSERVICE_IP_MAX_ATTEMPTS = env_int("SELFSERVICE_IP_MAX_ATTEMPTS", 20, minimum=1)       # failures per IP per hour
+SELFSERVICE_LOCK_MINUTES = env_int("SELFSERVICE_LOCK_MINUTES", 30, minimum=1, maximum=1440)
+SELFSERVICE_SESSION_MINUTES = env_int("SELFSERVICE_SESSION_MINUTES", 30, minimum=5, maximum=240)
+SELFSERVICE_BASE_URL = env_str("SELFSERVICE_BASE_URL", "")  # e.g. https://pay.example.cn; blank: the request's host
+SELFSERVICE_SMS_TEMPLATE = env_str("SELFSERVICE_SMS_TEMPLATE", "selfservice")  # SMS template code with {link}
+LETTER_SENDER_ADDRESS = env_str("LETTER_SENDER_ADDRESS", "")
+
+# --- telephony (qingshou.telephony; README "Channels: dialer, recordings and voice reminders") -----------
+# "console": calls complete themselves after TELEPHONY_CONSOLE_DELAY_SECONDS with a fake result and a synthetic
+# WAV recording (embedded default); "http": the signed CTI-gateway contract (originate + result callback).
+TELEPHONY_BACKEND = env_choice("TELEPHONY_BACKEND", "console", ("console", "http"))
+TELEPHONY_GATEWAY_URL = env_str("TELEPHONY_GATEWAY_URL", "")
+TELEPHONY_APP_ID = env_str("TELEPHONY_APP_ID", "qingshou")
+TELEPHONY_APP_SECRET = env_str("TELEPHONY_APP_SECRET", "")
+TELEPHONY_TIMEOUT_SECONDS = env_int("TELEPHONY_TIMEOUT_SECONDS", 10, minimum=1, maximum=120)
+TELEPHONY_SIGNATURE_MAX_SKEW_SECONDS = env_int("TELEPHONY_SIGNATURE_MAX_SKEW_SECONDS", 300, minimum=10)
+TELEPHONY_CALLBACK_BASE_URL = env_str("TELEPHONY_CALLBACK_BASE_URL", "")  # e.g. https://qs.example.cn; blank: request
+TELEPHONY_CONSOLE_DELAY_SECONDS = env_int("TELEPHONY_CONSOLE_DELAY_SECONDS", 3, minimum=0, maximum=600)
+# The gateway plays the agency's recorded opening (报机构名称) before connecting: this states the institution
+# on a first call (compliance rule "institution"). Set False if your dialer does not announce.
+TELEPHONY_ANNOUNCES_INSTITUTION = env_bool("TELEPHONY_ANNOUNCES_INSTITUTION", True)
+TELEPHONY_EXTENSION_BASE = env_int("TELEPHONY_EXTENSION_BASE", 8000, minimum=0)  # agent extension = base + user id
+# Recordings: a STORAGES alias (add an S3 alias with django-storages in production) and the retention period.
+RECORDINGS_STORAGE = env_str("RECORDINGS_STORAGE", "recordings")
+STORAGES.setdefault("recordings", {"BACKEND": "django.core.files.storage.FileSystemStorage",
+                                   "OPTIONS": {"location": str(VAR_DIR / "recordings")}})
+RECORDING_RETENTION_DAYS = env_int("RECORDING_RETENTION_DAYS", 730, minimum=730)   # CN: at least 2 years
+RECORDING_MAX_BYTES = env_int("RECORDING_MAX_BYTES", 50 * 1024 * 1024, minimum=1024)
 
 LOGGING = {
     "version": 1,

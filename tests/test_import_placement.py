@@ -3,6 +3,7 @@
 import csv
 import io
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from qingshou.portfolio.intake import create_import, propose_mapping, read_table, run_placement_import
+from qingshou.portfolio.intake.placement import BATCH_SIZE
 from qingshou.portfolio.intake.profiles import synonym_mapping
 from qingshou.portfolio.intake.sample import HEADERS, rows, write_csv
 from qingshou.portfolio.intake.validation import RowValidator
@@ -349,6 +351,13 @@ def _pg_admin(sql):
         conn.execute(sql)
 
 
+def _cmdline(proc_dir: Path) -> bytes:
+    try:
+        return (proc_dir / "cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
 def test_killed_import_leaves_nothing(tmp_path):
     """A subprocess killed mid-import (after several batches were written) leaves zero rows of that placement.
 
@@ -368,7 +377,7 @@ def test_killed_import_leaves_nothing(tmp_path):
         subprocess.run([*qs, "migrate", "-v0"], env=env, check=True, cwd=ROOT)
         subprocess.run([*qs, "shell", "-c", "from qingshou.org.models import Creditor; "
                         "Creditor.objects.create(code='K', name='K')"], env=env, check=True, cwd=ROOT)
-        write_csv(tmp_path / "KILL.csv", 30000)
+        write_csv(tmp_path / "KILL.csv", 60000)
         proc = subprocess.Popen([*qs, "import_placement", str(tmp_path / "KILL.csv"), "--creditor", "K"], env=env,
                                 cwd=ROOT, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
         buf = b""
@@ -378,7 +387,8 @@ def test_killed_import_leaves_nothing(tmp_path):
             if not chunk:
                 break
             buf += chunk
-            if b"  6,000/" in buf or b"  7,000/" in buf:  # three batches of 2,000 written in the transaction
+            done = [int(m.replace(b",", b"")) for m in re.findall(rb"([\d,]+)/[\d,]+ rows", buf)]
+            if done and max(done) >= 3 * BATCH_SIZE:  # at least two batches written in the transaction
                 break
         assert proc.poll() is None, buf.decode(errors="replace")[-500:]
         os.kill(proc.pid, signal.SIGKILL)
@@ -390,6 +400,117 @@ def test_killed_import_leaves_nothing(tmp_path):
         assert count("select count(*) from portfolio_debtor") == 0
         assert count("select count(*) from portfolio_phone") == 0
         assert count("select count(*) from portfolio_import where status='running'") == 1
+        # The reader process (a fork: same command line) noticed its parent was gone and ended too.
+        marker = str(tmp_path / "KILL.csv").encode()
+        for _ in range(50):
+            alive = [p for p in Path("/proc").glob("[0-9]*") if marker in _cmdline(p)]
+            if not alive:
+                break
+            time.sleep(0.2)
+        assert alive == []
     finally:
         if backend == "postgres":
             _pg_admin(f"DROP DATABASE IF EXISTS {KILL_PGDATABASE} WITH (FORCE)")
+
+
+def test_fast_phone_check_agrees_with_phonenumbers():
+    """The fast check built from phonenumbers' metadata gives exactly phonenumbers' answer, on random mobiles
+    (every 1xx prefix) and landlines of every length, and on the international-prefix corner (00…)."""
+    import random
+
+    from qingshou.portfolio.intake.validation import _cn_valid, cn_valid_fast, parse_phone
+
+    rng = random.Random(20261123)
+    numbers = ["00123456789", "0086138001", "17400123456", "17406123456", "16100123456", "17951234567",
+               "11234567890", "12593123456", "01012345678", "0755123456", "031112345678"]
+    for _ in range(12_000):
+        if rng.random() < 0.5:
+            numbers.append("1" + "".join(rng.choice("0123456789") for _ in range(10)))
+        else:
+            numbers.append("0" + "".join(rng.choice("0123456789") for _ in range(rng.randint(9, 11))))
+    disagree = [n for n in numbers if cn_valid_fast(n) != _cn_valid(n)]
+    assert disagree == []
+    valid = sum(map(_cn_valid, numbers))
+    assert 1000 < valid < len(numbers) - 1000  # both outcomes are well represented
+    with pytest.raises(ValueError):
+        parse_phone("00123456789")  # was an uncaught NumberParseException
+
+
+def test_recalled_case_replaced_comes_back_active(world, tmp_path):
+    """A case recalled (退案) and then sent again in a new placement file is active again in the new placement,
+    with a status change and timeline events; its history (snapshot, recall event) is kept."""
+    from qingshou.portfolio.actions import do_recall_cases
+    from qingshou.portfolio.models import CaseStatusChange
+
+    first = sample(3)
+    do_import(write(tmp_path / "R1.csv", first), world.creditor_a)
+    case = Case.objects.get(placement__code="R1", account_number=first[1][3])
+    assert do_recall_cases([case.pk], acting_user=world.supervisor, reason="甲方退案") == [case.pk]
+    case.refresh_from_db()
+    assert case.status == "recalled"
+    again = [first[0], list(first[1])]
+    again[1][5], again[1][6] = "200", "M7+"
+    imp = do_import(write(tmp_path / "R2.csv", again), world.creditor_a)
+    assert (imp.created_count, imp.updated_count) == (0, 1), imp.message
+    case.refresh_from_db()
+    assert case.status == "active" and case.placement.code == "R2" and case.dpd == 200
+    assert Case.objects.filter(creditor=world.creditor_a, account_number=first[1][3]).count() == 1
+    change = CaseStatusChange.objects.filter(case=case).order_by("id").last()
+    assert (change.from_status, change.to_status, change.reason) == ("recalled", "active", "re-placed")
+    types = list(case.events.order_by("id").values_list("type", flat=True))
+    assert types[0] == "placed" and "recalled" in types
+    assert types[-2:] == ["replaced", "status_changed"]
+    ev = case.events.get(type="status_changed", data__reason="re-placed")
+    assert (ev.data["old"], ev.data["new"]) == ("recalled", "active")
+    snap = CaseSnapshot.objects.get(case=case)
+    assert snap.placement.code == "R1" and snap.dpd == int(first[1][5])
+    # The other cases of the first placement stay as they were.
+    assert Case.objects.filter(placement__code="R1").count() == 2
+
+
+def test_reader_process_gives_the_same_results(world, tmp_path, settings):
+    """With the reader/validator in a second process (files above INTAKE_WORKER_MIN_ROWS), the outcome is the
+    same: all-or-nothing, skip-invalid with its error report, and phones/ID numbers encrypted and hashed so
+    that lookups find them."""
+    from qingshou.portfolio.intake import pipeline
+    from qingshou.portfolio.models import Debtor
+
+    settings.INTAKE_WORKER_MIN_ROWS = 1
+    table = sample(2600)
+    table[1700][2] = "123"  # a bad mobile
+    path = write(tmp_path / "W1.csv", table)
+    with read_table(path) as t:
+        assert pipeline.use_worker(t)
+    imp = do_import(path, world.creditor_a)
+    assert imp.status == Import.Status.REJECTED and imp.invalid_rows == 1 and imp.total_rows == 2600
+    assert not Case.objects.filter(creditor=world.creditor_a, placement__code="W1").exists()
+    imp = do_import(path, world.creditor_a, skip_invalid=True)
+    assert imp.status == Import.Status.SUCCEEDED, imp.message
+    assert (imp.created_count, imp.invalid_rows) == (2599, 1)
+    assert list(imp.row_errors.values_list("row", flat=True)) == [1701]
+    last = table[-1]
+    case = Case.objects.get(placement__code="W1", account_number=last[3])
+    assert case.debtor.id_number == last[1] and Debtor.objects.filter(id_number=last[1]).count() == 1
+    assert Phone.objects.filter(number=last[2], party__debtor=case.debtor).count() == 1
+    assert Phone.objects.filter(party__debtor=case.debtor).count() == 4
+    assert case.events.filter(type="placed").count() == 1
+
+
+def test_sealing_ahead_is_the_fields_encryption_with_fresh_nonces():
+    from qingshou.core import crypto
+    from qingshou.portfolio.intake.pipeline import seal
+
+    validator = RowValidator(HEADERS, synonym_mapping(HEADERS))
+    table = sample(2)
+    recs = [validator.validate(i + 2, row)[0] for i, row in enumerate(table[1:])]
+    recs[1].mobile = recs[0].mobile
+    for rec in recs:
+        seal(rec)
+        assert set(rec.sealed) == {rec.id_number, rec.mobile, rec.work_phone, *(c.phone for c in rec.contacts)}
+        for plain, (stored, digest) in rec.sealed.items():
+            assert crypto.decrypt(stored) == plain and digest == crypto.hash_value(plain)
+            assert stored.startswith(crypto.keyring().current.prefix)
+    a, b = recs[0].sealed[recs[0].mobile][0], recs[1].sealed[recs[1].mobile][0]
+    assert a != b  # the same number twice: two different nonces, two different ciphertexts
+    nonces = [stored.split("$", 1)[1][:16] for stored, _ in recs[0].sealed.values()]  # 12 bytes = 16 base64 chars
+    assert len(set(nonces)) == len(nonces) == 5  # and each value of one record has its own nonce

@@ -18,6 +18,7 @@ from qingshou.api.auth import SessionAuth, TokenAuth
 from qingshou.api.dialer import router as dialer_router
 from qingshou.api.errors import install_handlers
 from qingshou.api.views import router
+from qingshou.skiptrace.api import router as skiptrace_router
 
 # The docs page uses ninja's bundled Swagger UI assets, served as our static files. Without the
 # "ninja" app installed ninja would load them from a CDN, which we never do: then there are no docs.
@@ -35,6 +36,7 @@ api = NinjaAPI(
 install_handlers(api)
 api.add_router("", router)
 api.add_router("", dialer_router)
+api.add_router("", skiptrace_router)
 
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")
 

@@ -18,13 +18,14 @@ What goes in:
   for outcomes that mean the call never reached the line: powered off, number invalid).
 * facts: active holds of the case (deceased also from any hold, active or released, on any of the
   debtor's cases: the CN "debtor deceased" route to third parties), do-not-contact requests (a phone:
-  that number by any channel; no phone: that channel, or every channel when blank), preferences
+  that number by any channel, or only by its channel when one is set, e.g. an SMS opt-out reply; no
+  phone: that channel, or every channel when blank), preferences
   (inconvenient / agreed windows), invalid phones, the debtor's own phone ids, time zones (CN:
   Asia/Shanghai; US: Debtor.timezones, else the policy's default zones = every plausible one),
   cease / dispute / attorney from holds, institution_stated (a right-party contact on the case
   before the request), third parties already reached (US "once").
 * calendar: compliance.calendar (holidays package + CalendarDate rows, creditor blackout dates).
-* template: None until templates exist (issue 7): `load_template()` is the hook.
+* template: the messaging.TemplateVersion named by `request.template_id` (`load_template()`).
 * policy: published layers (compliance.policies) + a case layer with the debtor's own requests.
 """
 
@@ -63,8 +64,12 @@ def _valid_zone(name: str) -> bool:
 
 
 def load_template(template_id: int | None) -> Template | None:
-    """Hook for SMS/letter templates and voice scripts (issue 7). No templates yet: None."""
-    return None
+    """The template version a request names (messaging.TemplateVersion id): approved, active, safe flag."""
+    if template_id is None:
+        return None
+    from qingshou.messaging.templates import compliance_template
+
+    return compliance_template(template_id)
 
 
 class _CaseInfo:
@@ -209,7 +214,9 @@ class ContextLoader:
             if case_id is not None and case_id != info.pk:
                 continue
             if phone_id is not None:
-                dnc_phones.append(phone_id)
+                # A number with a channel (an SMS opt-out reply): that number on that channel only.
+                if not channel or channel == request.channel:
+                    dnc_phones.append(phone_id)
             elif channel:
                 dnc_channels.add(channel)
             else:
@@ -246,8 +253,8 @@ class ContextLoader:
         return params
 
     def context_for(self, request: ContactRequest) -> Context:
-        # A context depends on the request only through its case, time and template: share it.
-        key = (request.case_id, request.at, request.template_id)
+        # A context depends on the request only through its case, time, channel and template: share it.
+        key = (request.case_id, request.at, request.channel, request.template_id)
         hit = self._contexts.get(key)
         if hit is None:
             hit = self._contexts[key] = self._build(request)

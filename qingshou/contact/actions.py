@@ -73,8 +73,7 @@ def _validate(case: Case, party: Party, phone: Phone | None, channel: str, outco
         raise ActionError(errors)
 
 
-@transaction.atomic(durable=True)
-def do_log_contact(
+def log_contact(
     case: Case,
     *,
     party: Party,
@@ -144,6 +143,36 @@ def do_log_contact(
         audit("contact.flagged", actor=acting_user, obj=contact, case_id=case.pk, categories=categories,
               phrases=sorted({f["phrase"] for f in flags}))
 
+    apply_outcome_effects(case, contact, acting_user=acting_user)
+
+    promise = None
+    if outcome.opens_promise:
+        promise = create_promise(case, amount=promise_amount, due_date=promise_due_date, acting_user=acting_user,
+                                 party=party, contact=contact)
+
+    touch_case(case, contact, promise)
+    return LogResult(decision=decision, contact=contact, promise=promise)
+
+
+do_log_contact = transaction.atomic(durable=True)(log_contact)
+do_log_contact.__doc__ = log_contact.__doc__
+
+
+def touch_case(case: Case, contact: ContactAttempt, promise: Promise | None = None) -> None:
+    """Move the case's last/first contact and next work time on after a contact."""
+    started_at, channel = contact.started_at, contact.channel
+    fields = ["last_contact_at", "next_work_at"]
+    case.last_contact_at = max(filter(None, [case.last_contact_at, started_at]))
+    if case.first_contact_at is None and channel in CALL_CHANNELS:
+        case.first_contact_at = started_at
+        fields.append("first_contact_at")
+    case.next_work_at = _next_work_at(contact.outcome, promise, started_at)
+    case.save(update_fields=fields)
+
+
+def apply_outcome_effects(case: Case, contact: ContactAttempt, *, acting_user) -> None:
+    """Phone status and holds implied by the contact's outcome (not promises: those need an amount)."""
+    phone, outcome, notes = contact.phone, contact.outcome, contact.notes
     if phone is not None and (outcome.marks_phone_invalid or outcome.marks_phone_valid):
         new = Phone.Status.INVALID if outcome.marks_phone_invalid else Phone.Status.VALID
         if phone.status != new:
@@ -156,17 +185,3 @@ def do_log_contact(
 
     if outcome.hold_reason:
         place_hold(case, outcome.hold_reason, acting_user=acting_user, note=notes[:300])
-
-    promise = None
-    if outcome.opens_promise:
-        promise = create_promise(case, amount=promise_amount, due_date=promise_due_date, acting_user=acting_user,
-                                 party=party, contact=contact)
-
-    fields = ["last_contact_at", "next_work_at"]
-    case.last_contact_at = max(filter(None, [case.last_contact_at, started_at]))
-    if case.first_contact_at is None and channel in CALL_CHANNELS:
-        case.first_contact_at = started_at
-        fields.append("first_contact_at")
-    case.next_work_at = _next_work_at(outcome, promise, started_at)
-    case.save(update_fields=fields)
-    return LogResult(decision=decision, contact=contact, promise=promise)

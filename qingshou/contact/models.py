@@ -57,6 +57,21 @@ class OutcomeCode(models.Model):
         return self.label_en if (get_language() or "").startswith("en") else self.label_zh
 
 
+class ContactStatus(models.TextChoices):
+    PENDING = "pending", _("in progress")      # a call placed through the dialer, result not back yet
+    COMPLETED = "completed", _("completed")
+    FAILED = "failed", _("not connected")       # the dialer could not place the call
+
+
+class QaFlag(models.TextChoices):
+    NONE = "", _("none")
+    NO_RECORDING = "no_recording", _("call without a recording")
+
+
+# The outcome a pending dialer call carries until its result arrives (inactive: never offered in forms).
+PENDING_OUTCOME = "dialing"
+
+
 class ContactAttempt(models.Model):
     """催记: one contact attempt and its outcome."""
 
@@ -82,6 +97,12 @@ class ContactAttempt(models.Model):
                                  related_name="+", verbose_name=_("compliance decision"))
     # Content-scanner hits in the notes, for QA: [{"category", "phrase", "start", "end", "severity"}].
     flags = models.JSONField(_("content flags"), default=list, blank=True)
+    # Dialer calls (qingshou.telephony) start PENDING and are completed by the call-result callback.
+    status = models.CharField(_("status"), max_length=10, choices=ContactStatus.choices,
+                              default=ContactStatus.COMPLETED, db_index=True)
+    # QA: a call without a recording is a violation to review (seed 003).
+    qa_flag = models.CharField(_("QA flag"), max_length=16, choices=QaFlag.choices, blank=True, default="",
+                               db_index=True)
 
     class Meta:
         verbose_name = _("contact record")

@@ -19,19 +19,43 @@ from qingshou.org.models import Role
 # "compliance.view": the compliance officer's screens (decision log, refusals, policy layers);
 # "compliance.edit": publish a new version of a policy layer.
 # "dialer.feed": GET /api/v1/dialer/next, full numbers of one's own queue for a dialer (audited per call).
+# "templates.edit": write SMS/letter/voice templates and submit them for the creditor's approval (messaging);
+# "sms.bulk": send an SMS to a segment of cases one may work (messaging).
 CAPABILITIES: dict[str, frozenset[str]] = {
     Role.COLLECTOR: frozenset({"case.read", "case.work", "pii.reveal", "queue.own", "dialer.feed"}),
     Role.TEAM_LEADER: frozenset({"case.read", "case.work", "case.reassign", "pii.reveal", "team.figures",
-                                 "queue.own", "dialer.feed"}),
+                                 "queue.own", "dialer.feed", "sms.bulk"}),
     Role.SUPERVISOR: frozenset({"case.read", "case.work", "case.reassign", "pii.reveal", "team.figures",
-                                "intake.manage", "compliance.view", "compliance.edit"}),
+                                "intake.manage", "compliance.view", "compliance.edit", "templates.edit",
+                                "sms.bulk"}),
     Role.QA: frozenset({"case.read", "pii.reveal", "compliance.view"}),
     Role.COMPLAINTS: frozenset({"case.read", "pii.reveal"}),
     Role.LAWYER: frozenset({"case.read", "pii.reveal"}),
     Role.CREDITOR: frozenset({"case.read"}),
-    Role.ADMIN: frozenset({"configure", "intake.manage", "compliance.view", "compliance.edit"}),
+    Role.ADMIN: frozenset({"configure", "intake.manage", "compliance.view", "compliance.edit", "templates.edit"}),
 }
 
+
+# Arrangements (qingshou.arrangements): "arrangement.review" decides the leader's stage of a plan or offer;
+# "arrangement.approve" the creditor's stage (and only for the user's own creditor); "terms.edit" creditor terms.
+CAPABILITIES[Role.TEAM_LEADER] = CAPABILITIES[Role.TEAM_LEADER] | {"arrangement.review"}
+CAPABILITIES[Role.SUPERVISOR] = CAPABILITIES[Role.SUPERVISOR] | {"arrangement.review", "terms.edit"}
+CAPABILITIES[Role.CREDITOR] = CAPABILITIES[Role.CREDITOR] | {"arrangement.approve"}
+CAPABILITIES[Role.ADMIN] = CAPABILITIES[Role.ADMIN] | {"terms.edit"}
+
+# Telephony (qingshou.telephony): click-to-call and result import need "case.work" on the case.
+# "recording.play": listen to call recordings of visible cases (every play audited); the creditor's users
+# do not (recordings hold third parties' voices and are the agency's QA evidence; they ask through QA).
+# "calls.qa": the list of calls without a recording; "voice.campaign": run automated voice reminders.
+for _role, _extra in {
+    Role.COLLECTOR: {"recording.play"},
+    Role.TEAM_LEADER: {"recording.play", "calls.qa", "voice.campaign"},
+    Role.SUPERVISOR: {"recording.play", "calls.qa", "voice.campaign"},
+    Role.QA: {"recording.play", "calls.qa"},
+    Role.COMPLAINTS: {"recording.play"},
+}.items():
+    CAPABILITIES[_role] = CAPABILITIES[_role] | frozenset(_extra)
+del _role, _extra
 
 def _case_model():
     return apps.get_model("portfolio", "Case")

@@ -8,7 +8,6 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -19,37 +18,69 @@ from qingshou.payments.models import Payment, Promise
 from qingshou.portfolio import events
 from qingshou.portfolio.models import Case, CaseStatus
 
+# The default latest promise date (days ahead) when a creditor has no terms of its own.
 MAX_PROMISE_DAYS = 60
 
 
-def promise_check_at(due_date) -> datetime:
+def _terms(case):
+    from qingshou.arrangements.terms import current_terms
+
+    return current_terms(case.creditor_id)
+
+
+def promise_check_at(due_date, grace_days: int | None = None) -> datetime:
     """When the scheduler decides a promise: the start of the day after due date + grace days."""
-    day = due_date + timedelta(days=settings.PROMISE_GRACE_DAYS + 1)
+    grace = settings.PROMISE_GRACE_DAYS if grace_days is None else grace_days
+    day = due_date + timedelta(days=grace + 1)
     return timezone.make_aware(datetime.combine(day, time(0, 5)))
 
 
-def validate_promise(case: Case, amount, due_date) -> None:
+def promise_minimum(case, terms) -> Decimal:
+    """The smallest promise the creditor accepts: its minimum amount or share of the balance, at most the balance."""
+    share = (case.total_due * terms.promise_min_share).quantize(Decimal("0.01"))
+    return min(max(terms.promise_min_amount, share), case.total_due)
+
+
+def validate_promise(case: Case, amount, due_date, terms=None) -> None:
+    """The creditor's promise limits: minimum amount or share of the balance, latest date."""
+    terms = terms or _terms(case)
     errors = {}
     if amount is None or amount <= 0:
         errors["promise_amount"] = _("Enter the promised amount.")
     elif amount > case.total_due:
         errors["promise_amount"] = _("The promised amount exceeds the balance (%(total)s).") % {
             "total": case.total_due}
+    elif amount < promise_minimum(case, terms):
+        errors["promise_amount"] = _("The creditor accepts promises of at least %(min)s.") % {
+            "min": promise_minimum(case, terms)}
     today = timezone.localdate()
     if due_date is None:
         errors["promise_due_date"] = _("Enter the date the debtor promised to pay by.")
     elif due_date < today:
         errors["promise_due_date"] = _("The promised date cannot be in the past.")
-    elif due_date > today + timedelta(days=MAX_PROMISE_DAYS):
-        errors["promise_due_date"] = _("A promise must fall within %(days)s days.") % {"days": MAX_PROMISE_DAYS}
+    elif due_date > today + timedelta(days=terms.promise_max_days):
+        errors["promise_due_date"] = _("A promise must fall within %(days)s days.") % {"days": terms.promise_max_days}
     if errors:
         raise ActionError(errors)
 
 
 def create_promise(case: Case, *, amount: Decimal, due_date, acting_user, party=None, contact=None) -> Promise:
-    """Inside the caller's transaction. A new promise supersedes the case's pending ones."""
-    validate_promise(case, amount, due_date)
-    for old in Promise.objects.filter(case=case, status=Promise.Status.PENDING):
+    """Inside the caller's transaction.
+
+    With the creditor's default of one open promise per case, a new promise supersedes the pending one.
+    A creditor that allows several (split promises) gets them side by side, up to its limit.
+    """
+    terms = _terms(case)
+    validate_promise(case, amount, due_date, terms)
+    pending = list(Promise.objects.filter(case=case, status=Promise.Status.PENDING).order_by("id"))
+    if terms.promise_max_open <= 1:
+        superseded = pending
+    elif len(pending) >= terms.promise_max_open:
+        raise ActionError({"promise_amount": _("This case already has %(n)s open promises, the creditor's limit.")
+                           % {"n": terms.promise_max_open}})
+    else:
+        superseded = []
+    for old in superseded:
         old.status = Promise.Status.CANCELLED
         old.resolved_at = timezone.now()
         old.check_at = None
@@ -57,10 +88,12 @@ def create_promise(case: Case, *, amount: Decimal, due_date, acting_user, party=
         audit("promise.superseded", actor=acting_user, obj=old, case_id=case.pk)
     promise = Promise.objects.create(
         case=case, party=party, contact=contact, amount=amount, due_date=due_date, created_by=acting_user,
-        check_at=promise_check_at(due_date),
+        check_at=promise_check_at(due_date, terms.grace_days),
+        grace_until=due_date + timedelta(days=terms.grace_days),
     )
     events.promise_made(case, promise, user=acting_user)
-    audit("promise.create", actor=acting_user, obj=promise, case_id=case.pk, amount=amount, due_date=due_date)
+    audit("promise.create", actor=acting_user, obj=promise, case_id=case.pk, amount=amount, due_date=due_date,
+          grace_until=promise.grace_until)
     return promise
 
 
@@ -70,26 +103,44 @@ def do_make_promise(case: Case, *, amount: Decimal, due_date, acting_user, party
     return create_promise(case, amount=amount, due_date=due_date, acting_user=acting_user, party=party)
 
 
-def _paid_toward(promise: Promise) -> Decimal:
-    """Payments on the case from the day the promise was made to the end of its grace period."""
+def _grace_end(promise: Promise) -> datetime:
     tz = timezone.get_current_timezone()
-    start = datetime.combine(timezone.localtime(promise.created_at).date(), time(0), tzinfo=tz)
-    end = datetime.combine(promise.due_date + timedelta(days=settings.PROMISE_GRACE_DAYS + 1), time(0), tzinfo=tz)
-    total = Payment.objects.filter(case_id=promise.case_id, paid_at__gte=start, paid_at__lt=end).aggregate(
-        s=Sum("amount"))["s"]
-    return total or Decimal("0.00")
+    last = promise.grace_until or promise.due_date + timedelta(days=settings.PROMISE_GRACE_DAYS)
+    return datetime.combine(last + timedelta(days=1), time(0), tzinfo=tz)
+
+
+def _allocate_pending(case_id: int, promises: list[Promise]) -> None:
+    """Spread the case's payments over its pending promises, earliest due first: each payment counts once,
+    toward a promise made on or before the day it was paid and before that promise's grace ran out."""
+    if not promises:
+        return
+    tz = timezone.get_current_timezone()
+    promises = sorted(promises, key=lambda p: (p.due_date, p.pk))
+    start = min(datetime.combine(timezone.localtime(p.created_at).date(), time(0), tzinfo=tz) for p in promises)
+    pool = [[pay.paid_at, pay.amount] for pay in
+            Payment.objects.filter(case_id=case_id, paid_at__gte=start).order_by("paid_at", "id")]
+    for promise in promises:
+        begin = datetime.combine(timezone.localtime(promise.created_at).date(), time(0), tzinfo=tz)
+        end = _grace_end(promise)
+        got = Decimal("0.00")
+        for entry in pool:
+            if got >= promise.amount:
+                break
+            if begin <= entry[0] < end and entry[1] > 0:
+                take = min(entry[1], promise.amount - got)
+                entry[1] -= take
+                got += take
+        promise.paid_amount = got
 
 
 def _settle_promise_if_covered(promise: Promise) -> bool:
-    paid = _paid_toward(promise)
-    promise.paid_amount = paid
-    if paid >= promise.amount:
+    if promise.paid_amount >= promise.amount:
         promise.status = Promise.Status.KEPT
         promise.resolved_at = timezone.now()
         promise.check_at = None
         promise.save(update_fields=["status", "resolved_at", "check_at", "paid_amount"])
         events.promise_kept(promise.case, promise)
-        audit("promise.kept", actor=None, obj=promise, case_id=promise.case_id, paid=paid)
+        audit("promise.kept", actor=None, obj=promise, case_id=promise.case_id, paid=promise.paid_amount)
         return True
     promise.save(update_fields=["paid_amount"])
     return False
@@ -134,8 +185,13 @@ def record_payment(case: Case, *, amount: Decimal, paid_at, source_ref: str, act
 
 def settle_after_payments(case: Case, *, acting_user=None) -> None:
     """Keep the promises the payments now cover; settle a case paid in full. Inside the caller's transaction."""
-    for promise in Promise.objects.filter(case=case, status=Promise.Status.PENDING).select_related("case"):
+    pending = list(Promise.objects.filter(case=case, status=Promise.Status.PENDING).select_related("case"))
+    _allocate_pending(case.pk, pending)
+    for promise in pending:
         _settle_promise_if_covered(promise)
+    from qingshou.arrangements.tracking import after_payments
+
+    after_payments(case, acting_user=acting_user)
     if case.total_due == 0 and case.status == CaseStatus.ACTIVE:
         from qingshou.portfolio.actions import change_status
 
@@ -224,20 +280,27 @@ def do_record_payments(creditor, lines: list[PaymentLine], *, acting_user=None) 
 
 @transaction.atomic(durable=True)
 def do_resolve_promise(promise_id: int, *, acting_user=None) -> str:
-    """Decide a pending promise after its grace period: kept when payments cover it, else broken."""
+    """Decide a pending promise after its grace period: kept when payments cover it, partly kept when they
+    cover some of it, else broken. A promise not kept in full sends the case back to the top of the queue
+    (next follow-up now) and writes the promise_broken event that strategy re-evaluates on."""
     promise = lock_one(Promise, promise_id)
     if promise.status != Promise.Status.PENDING:
         return promise.status
+    pending = list(Promise.objects.filter(case_id=promise.case_id, status=Promise.Status.PENDING)
+                   .exclude(pk=promise.pk))
+    _allocate_pending(promise.case_id, [promise, *pending])
     if _settle_promise_if_covered(promise):
         return promise.status
-    promise.status = Promise.Status.BROKEN
-    promise.resolved_at = timezone.now()
+    now = timezone.now()
+    promise.status = Promise.Status.PARTLY_KEPT if promise.paid_amount > 0 else Promise.Status.BROKEN
+    promise.resolved_at = now
     promise.check_at = None
     promise.save(update_fields=["status", "resolved_at", "check_at"])
     events.promise_broken(promise.case, promise)
-    audit("promise.broken", actor=acting_user, obj=promise, case_id=promise.case_id, paid=promise.paid_amount)
-    # Follow up a broken promise promptly.
-    Case.objects.filter(pk=promise.case_id).update(next_work_at=None)
+    audit("promise.partly_kept" if promise.status == Promise.Status.PARTLY_KEPT else "promise.broken",
+          actor=acting_user, obj=promise, case_id=promise.case_id, paid=promise.paid_amount)
+    # Follow up a broken promise at once: back to the top of the queue.
+    Case.objects.filter(pk=promise.case_id).update(next_work_at=now)
     return promise.status
 
 

@@ -11,6 +11,7 @@ class Promise(models.Model):
     class Status(models.TextChoices):
         PENDING = "pending", _("pending")
         KEPT = "kept", _("kept")
+        PARTLY_KEPT = "partly_kept", _("partly kept")
         BROKEN = "broken", _("broken")
         CANCELLED = "cancelled", _("cancelled")
 
@@ -21,7 +22,7 @@ class Promise(models.Model):
                                    related_name="promise")
     amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
     due_date = models.DateField(_("due date"), db_index=True)
-    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING,
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.PENDING,
                               db_index=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
@@ -30,6 +31,8 @@ class Promise(models.Model):
     check_at = models.DateTimeField(null=True, blank=True, db_index=True)
     resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
     paid_amount = models.DecimalField(_("paid toward it"), max_digits=14, decimal_places=2, default=0)
+    # The last day a payment still counts toward it: due date + the creditor's grace days.
+    grace_until = models.DateField(_("grace until"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("promise to pay")

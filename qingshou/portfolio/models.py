@@ -92,6 +92,14 @@ class Party(models.Model):
         return self.relation == Relation.SELF
 
 
+class Verification(models.TextChoices):
+    """Whether a phone or address is confirmed to reach the person (skip tracing, 失联修复)."""
+
+    UNVERIFIED = "unverified", _("unverified")
+    VERIFIED = "verified", _("verified")
+    WRONG = "wrong", _("wrong")
+
+
 class Phone(EncryptedFieldsModel):
     """A phone number of a party, encrypted at rest; number_hash serves exact lookups and uniqueness."""
 
@@ -105,6 +113,14 @@ class Phone(EncryptedFieldsModel):
         COLLECTOR = "collector", _("collector")
         SKIP_TRACE = "skip_trace", _("skip tracing")
         DEBTOR = "debtor", _("given by debtor")
+        # Lawful skip-tracing sources (失联修复): the closed set qingshou.skiptrace.sources.LAWFUL_SOURCES.
+        RESUPPLY = "resupply", _("creditor re-supply file")
+        DIR114 = "dir114", _("114 directory")
+        PROPERTY = "property", _("property management")
+        COMMITTEE = "committee", _("residents' or village committee")
+        EMPLOYER = "employer", _("employer")
+        REGISTRY = "registry", _("public registry")
+        OWN_CONTACTS = "own_contacts", _("the debtor's own contacts")
 
     party = models.ForeignKey(Party, on_delete=models.CASCADE, related_name="phones", verbose_name=_("party"))
     number = EncryptedCharField(_("number"), max_length=20)
@@ -112,6 +128,8 @@ class Phone(EncryptedFieldsModel):
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.UNKNOWN)
     source = models.CharField(_("source"), max_length=12, choices=Source.choices, default=Source.PLACEMENT)
     status_changed_at = models.DateTimeField(_("status changed"), null=True, blank=True)
+    verification = models.CharField(_("verification"), max_length=10, choices=Verification.choices,
+                                    default=Verification.UNVERIFIED, db_default=Verification.UNVERIFIED)
 
     class Meta:
         verbose_name = _("phone")
@@ -136,6 +154,10 @@ class Address(models.Model):
     party = models.ForeignKey(Party, on_delete=models.CASCADE, related_name="addresses", verbose_name=_("party"))
     kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
     text = models.CharField(_("address"), max_length=300)
+    source = models.CharField(_("source"), max_length=12, choices=Phone.Source.choices, default=Phone.Source.PLACEMENT,
+                              db_default=Phone.Source.PLACEMENT)
+    verification = models.CharField(_("verification"), max_length=10, choices=Verification.choices,
+                                    default=Verification.UNVERIFIED, db_default=Verification.UNVERIFIED)
 
     class Meta:
         verbose_name = _("address")
@@ -340,6 +362,35 @@ class CaseEvent(models.Model):
         PREFERENCE_ADDED = "pref_added", _("contact-time preference added")
         PREFERENCE_REMOVED = "pref_removed", _("contact-time preference removed")
         CONTENT_FLAGGED = "content_flagged", _("note flagged for QA")
+        SMS_QUEUED = "sms_queued", _("SMS queued")
+        SMS_STATUS = "sms_status", _("SMS status")
+        SMS_REPLY = "sms_reply", _("SMS reply received")
+        LETTER_GENERATED = "letter_generated", _("letter generated")
+        LETTER_DISPATCH = "letter_dispatch", _("letter dispatch updated")
+        SELFSERVICE_LINK = "ss_link", _("self-service link issued")
+        SELFSERVICE_VERIFIED = "ss_verified", _("debtor confirmed identity on self-service")
+        SELFSERVICE_PLAN = "ss_plan_request", _("plan requested on self-service")
+        PHONE_ADDED = "phone_added", _("phone added")
+        ADDRESS_ADDED = "address_added", _("address added")
+        EMPLOYER_ADDED = "employer_added", _("employer added")
+        LEAD_VERIFIED = "lead_verified", _("contact information verified")
+        LOST_CONTACT = "lost_contact", _("lost contact")
+        CONTACT_RECOVERED = "contact_recovered", _("contact recovered")
+        PLAN_PROPOSED = "plan_proposed", _("repayment plan proposed")
+        PLAN_APPROVED = "plan_approved", _("repayment plan approved")
+        PLAN_REJECTED = "plan_rejected", _("repayment plan rejected")
+        PLAN_BROKEN = "plan_broken", _("repayment plan broken")
+        PLAN_COMPLETED = "plan_completed", _("repayment plan completed")
+        OFFER_PROPOSED = "offer_proposed", _("waiver/settlement proposed")
+        OFFER_APPROVED = "offer_approved", _("waiver/settlement approved")
+        OFFER_REJECTED = "offer_rejected", _("waiver/settlement rejected")
+        OFFER_COMMUNICATED = "offer_communicated", _("offer told to the debtor")
+        OFFER_EXPIRED = "offer_expired", _("offer expired")
+        WRITTEN_OFF = "written_off", _("balance written off")
+        CALL_PLACED = "call_placed", _("call placed through the dialer")
+        CALL_COMPLETED = "call_completed", _("dialer call completed")
+        RECORDING_MISSING = "recording_missing", _("call without a recording (QA)")
+        RECORDING_STORED = "recording_stored", _("call recording stored")
         NOTE = "note", _("note")
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")

@@ -67,6 +67,12 @@ class CaseTable(tables.Table):
             badges.append(("b-alert", _("first call overdue")))
         if record.locked_until and record.locked_until > timezone.now():
             badges.append(("b-lock", _("locked")))
+        treatment = getattr(record, "treatment", None)  # annotated by strategy.queue.work_queue
+        if treatment:
+            from qingshou.strategy.models import AGENT_TREATMENTS, TREATMENT_LABELS
+
+            badges.append(("b-status" if treatment in AGENT_TREATMENTS else "b-muted",
+                           TREATMENT_LABELS.get(treatment, treatment)))
         if not badges:
             return "—"
         return format_html_join(" ", '<span class="badge {}">{}</span>', ((c, t) for c, t in badges))

@@ -20,6 +20,9 @@ from qingshou.org.models import Role, Team, User
 from qingshou.payments.models import Promise
 from qingshou.portfolio.models import Case, CaseHold, CaseStatus, HoldReason
 
+# The kept rate looks at promises decided over this many days up to the chosen day (one day is too few).
+KEPT_RATE_DAYS = 30
+
 
 @dataclass
 class Figures:
@@ -31,10 +34,17 @@ class Figures:
     deceased: int = 0
     fraud: int = 0
     first_call_overdue: int = 0
+    # Promises taken by the collector and decided (kept, partly kept, broken) in the KEPT_RATE_DAYS up to the day.
+    promises_resolved: int = 0
+    promises_kept: int = 0
 
     @property
     def contact_rate(self) -> float | None:
         return self.connected / self.attempts if self.attempts else None
+
+    @property
+    def kept_rate(self) -> float | None:
+        return self.promises_kept / self.promises_resolved if self.promises_resolved else None
 
     def add(self, other: Figures) -> None:
         for name in (
@@ -46,6 +56,8 @@ class Figures:
             "deceased",
             "fraud",
             "first_call_overdue",
+            "promises_resolved",
+            "promises_kept",
         ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
@@ -62,6 +74,10 @@ class TeamFigures:
     day: date
     rows: list[CollectorRow]
     totals: Figures
+
+    @property
+    def kept_rate_days(self) -> int:
+        return KEPT_RATE_DAYS
 
 
 def day_window(day: date) -> tuple[datetime, datetime]:
@@ -131,6 +147,16 @@ def team_figures(team: Team, day: date | None = None) -> TeamFigures:
         .annotate(n=Count("id"))
     ):
         figs[row["assigned_to_id"]].first_call_overdue = row["n"]
+
+    resolved_from = end - timedelta(days=KEPT_RATE_DAYS)
+    for row in (
+        Promise.objects.filter(created_by_id__in=ids, resolved_at__gte=resolved_from, resolved_at__lt=end,
+                               status__in=[Promise.Status.KEPT, Promise.Status.PARTLY_KEPT, Promise.Status.BROKEN])
+        .values("created_by_id")
+        .annotate(n=Count("id"), kept=Count("id", filter=Q(status=Promise.Status.KEPT)))
+    ):
+        f = figs[row["created_by_id"]]
+        f.promises_resolved, f.promises_kept = row["n"], row["kept"]
 
     totals = Figures()
     rows = []

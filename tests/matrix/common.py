@@ -34,3 +34,4 @@ class Endpoint:
     data: object = None                  # callable(world, user) -> request data
     query: object = None                 # callable(world, user) -> query string dict
     json: bool = False
+    public: bool = False                 # reachable without a staff login (debtor pages, signed hooks)

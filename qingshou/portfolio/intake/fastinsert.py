@@ -187,3 +187,91 @@ def insert(model, objs) -> None:
         st = o._state
         st.adding = False
         st.db = alias
+
+
+# --- row writers: plain tuples straight to COPY / executemany, no model instances ---------------------------
+
+
+class RowTable:
+    """Rows of one model written as plain tuples in the order of ``columns`` (attnames).
+
+    The caller gives every value already in its stored form (ciphertext for an encrypted field, its hash for
+    the hash column, JSON text for a JSONField, values adapted with ``adapt_*`` for SQLite). Every concrete
+    field not in ``columns`` gets the value a fresh instance would store (its default, auto_now_add = now),
+    computed once for the whole import: all of them are constants (null, "", a default status, the import's
+    timestamp).
+    """
+
+    def __init__(self, model, columns):
+        conn = connections[DEFAULT_DB_ALIAS]
+        self.model = model
+        by_attname = {f.attname: f for f in model._meta.concrete_fields}
+        self.columns = list(columns)
+        missing = [f for f in model._meta.concrete_fields if f.attname not in self.columns]
+        probe = new(model)
+        self.tail = tuple(f.get_db_prep_save(f.pre_save(probe, True), conn) for f in missing)
+        qn = conn.ops.quote_name
+        cols = [qn(by_attname[a].column) for a in self.columns] + [qn(f.column) for f in missing]
+        self.table = qn(model._meta.db_table)
+        self.sql_columns = ", ".join(cols)
+        self.width = len(cols)
+        self.rows: list[tuple] = []
+
+    def add(self, *values):
+        self.rows.append(values)
+
+    def flush(self):
+        rows, self.rows = self.rows, []
+        if not rows:
+            return 0
+        conn = connections[DEFAULT_DB_ALIAS]
+        tail = self.tail
+        with conn.cursor() as cur:
+            if conn.vendor == "postgresql":
+                with cur.cursor.copy(f"COPY {self.table} ({self.sql_columns}) FROM STDIN") as cp:
+                    write_row = cp.write_row
+                    if tail:
+                        for row in rows:
+                            write_row(row + tail)
+                    else:
+                        for row in rows:
+                            write_row(row)
+            else:
+                marks = ", ".join(["%s"] * self.width)
+                sql = f"INSERT INTO {self.table} ({self.sql_columns}) VALUES ({marks})"  # noqa: S608
+                cur.executemany(sql, [row + tail for row in rows] if tail else rows)
+        return len(rows)
+
+
+def skip_fk_triggers_possible() -> bool:
+    """Whether this PostgreSQL session may set ``session_replication_role`` (superuser, or granted
+    ``SET ON PARAMETER session_replication_role`` on PostgreSQL 15+)."""
+    if connection.vendor != "postgresql":
+        return False
+    with connection.cursor() as cur:
+        cur.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+        row = cur.fetchone()
+        if row and row[0]:
+            return True
+        if connection.pg_version >= 150000:
+            cur.execute("SELECT has_parameter_privilege('session_replication_role', 'SET')")
+            return bool(cur.fetchone()[0])
+    return False
+
+
+def set_fk_triggers(enabled: bool) -> None:
+    """Switch the foreign-key triggers of THIS transaction off (replica) or back on (origin); SET LOCAL, so the
+    setting never outlives the transaction, whatever happens."""
+    with connection.cursor() as cur:
+        cur.execute(f"SET LOCAL session_replication_role = {'origin' if enabled else 'replica'}")
+
+
+def lock_key_share(model, ids) -> None:
+    """Take FOR KEY SHARE row locks on existing parent rows (what a foreign-key check would take), so nobody
+    deletes them before commit while rows pointing at them are written with the checks switched off."""
+    ids = list(ids)
+    if not ids or connection.vendor != "postgresql":
+        return
+    table = connection.ops.quote_name(model._meta.db_table)
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT 1 FROM {table} WHERE id = ANY(%s) FOR KEY SHARE", [ids])  # noqa: S608

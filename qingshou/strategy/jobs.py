@@ -1,0 +1,28 @@
+"""Periodic jobs of the strategy app (found by the scheduler's autodiscovery)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.conf import settings
+from django.utils import timezone
+
+from qingshou.core.scheduler import job
+
+
+@job("strategy.nightly", every=600)
+def nightly(now: datetime) -> dict:
+    """From STRATEGY_NIGHTLY_HOUR (local) on, queue today's run once for the published version."""
+    from qingshou.core.tasks import enqueue_on_commit
+    from qingshou.strategy.actions import ensure_default_strategy
+    from qingshou.strategy.models import StrategyRun
+    from qingshou.strategy.tasks import run_strategy_task
+
+    local = timezone.localtime(now)
+    if local.hour < settings.STRATEGY_NIGHTLY_HOUR:
+        return {"queued": False, "why": "too early"}
+    version = ensure_default_strategy()
+    if StrategyRun.objects.filter(version=version, business_date=local.date()).exclude(status="failed").exists():
+        return {"queued": False, "why": "already ran"}
+    enqueue_on_commit(run_strategy_task, "nightly")
+    return {"queued": True}
