@@ -7,7 +7,8 @@ BENCH_STRATEGY_SIZES="100000 1000000" (open cases). PostgreSQL only, in a scratc
 reused; 10 teams of 20 collectors; 97% of cases assigned, 3% new and unassigned; 5% with a pending promise,
 5% with a payment, 2% on hold) and then times one full nightly run (`run_strategy`): facts, scoring,
 segmentation, CaseStrategy upsert (COPY), and assignment of the unassigned cases (with Assignment rows,
-timeline events and audit rows). Prints the figures as JSON lines and a summary table.
+timeline events and audit rows), with STRATEGY_RUN_PROCESSES=2 unless set. Prints the figures as JSON
+lines and a summary table.
 """
 
 import json
@@ -126,6 +127,7 @@ def main():
                        "DJANGO_SETTINGS_MODULE": "qingshou.settings", "STRATEGY_INCREMENTAL": "0",
                        "STRATEGY_DEFAULT_CAPACITY": os.environ.get("STRATEGY_DEFAULT_CAPACITY", "100000")})
     os.environ.setdefault("QINGSHOU_VAR_DIR", "/tmp/qingshou-bench-strategy")
+    os.environ.setdefault("STRATEGY_RUN_PROCESSES", "2")  # this machine has 2 cores
     pg_admin([f'DROP DATABASE IF EXISTS "{DBNAME}" WITH (FORCE)', f'CREATE DATABASE "{DBNAME}"'])
     import django
 

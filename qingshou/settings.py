@@ -190,6 +190,9 @@ SCHEDULER_INTERVAL_SECONDS = env_int("SCHEDULER_INTERVAL_SECONDS", 30, minimum=1
 CASE_LOCK_MINUTES = env_int("CASE_LOCK_MINUTES", 10, minimum=1, maximum=240)
 PROMISE_GRACE_DAYS = env_int("PROMISE_GRACE_DAYS", 1, minimum=0, maximum=30)
 FIRST_CALL_DAYS = env_int("FIRST_CALL_DAYS", 2, minimum=1, maximum=30)
+# --- placement import (qingshou.portfolio.intake; README "Case intake") ----------------------------------------
+# Files of at least this many rows are read, validated and encrypted in a second process while this one writes.
+INTAKE_WORKER_MIN_ROWS = env_int("INTAKE_WORKER_MIN_ROWS", 20_000, minimum=0, maximum=10**9)
 # --- strategy and assignment (qingshou.strategy; README "Strategy and assignment") -------------------
 STRATEGY_ASSIGNMENT_MODE = env_choice("STRATEGY_ASSIGNMENT_MODE", "capacity",
                                       ("round_robin", "capacity", "region", "skill", "sticky"))
@@ -197,7 +200,9 @@ STRATEGY_LARGE_BALANCE = env_int("STRATEGY_LARGE_BALANCE", 50000, minimum=0)   #
 STRATEGY_DEFAULT_CAPACITY = env_int("STRATEGY_DEFAULT_CAPACITY", 300, minimum=1)  # open cases, without a profile
 STRATEGY_SENIOR_YEARS = env_int("STRATEGY_SENIOR_YEARS", 3, minimum=0)
 STRATEGY_NIGHTLY_HOUR = env_int("STRATEGY_NIGHTLY_HOUR", 2, minimum=0, maximum=23)   # local time of the nightly run
+STRATEGY_NIGHTLY_WINDOW_HOURS = env_int("STRATEGY_NIGHTLY_WINDOW_HOURS", 4, minimum=1, maximum=24)
 STRATEGY_INCREMENTAL = env_bool("STRATEGY_INCREMENTAL", True)  # re-evaluate a case on payment/promise/hold/phone
+STRATEGY_RUN_PROCESSES = env_int("STRATEGY_RUN_PROCESSES", 1, minimum=1, maximum=16)  # PostgreSQL full runs: forks
 # --- skip tracing (qingshou.skiptrace; README "Skip tracing") ---------------------------------------
 # A phone counts as unanswered after this many call attempts in a row without anyone answering; a case whose
 # every phone is invalid, wrong or unanswered becomes lost-contact (失联).

@@ -317,3 +317,22 @@ def test_demo_arrangements(office_hours, world):
     assert made == {"terms": 2, "plans": 2, "offers": 0}  # two creditor-A cases in team 1; B has no leader there
     assert set(RepaymentPlan.objects.values_list("status", flat=True)) == {"pending_leader", "pending_creditor"}
     assert demo_arrangements()["terms"] == 0  # idempotent for terms; cases with plans are skipped
+
+
+def test_payment_file_chunk_tracks_plans_and_offers(office_hours, world):
+    """do_record_payments (repayment files) finds the cases with arrangements in one go and tracks them."""
+    from qingshou.payments.actions import PaymentLine, do_record_payments
+
+    plan = _approve_plan(world, _propose(world, instalments=3, first_payment=Decimal("2000.00")))
+    offer = actions.do_propose_offer(world.case_peer, kind="settlement", settle_amount=Decimal("8000.00"),
+                                     acting_user=world.collector_peer)
+    actions.do_review_offer(offer, approve=True, comment="", acting_user=world.leader)
+    actions.do_review_offer(Offer.objects.get(pk=offer.pk), approve=True, comment="", acting_user=world.creditor_user_a)
+    now = timezone.now()
+    result = do_record_payments(world.creditor_a, [
+        PaymentLine(case_id=world.case.pk, amount=Decimal("2000.00"), paid_at=now, txn_id="T-1", row=1),
+        PaymentLine(case_id=world.case_peer.pk, amount=Decimal("8000.00"), paid_at=now, txn_id="T-2", row=2),
+    ])
+    assert result.settled_case_ids == [world.case_peer.pk]
+    assert plan.schedule.get(seq=1).paid_amount == Decimal("2000.00")
+    assert Offer.objects.get(pk=offer.pk).status == "settled"

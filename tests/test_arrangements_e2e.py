@@ -4,6 +4,7 @@ view; the plan is then running. Screenshots of each page go to SHOTS.
 """
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.utils import timezone
@@ -116,7 +117,7 @@ def test_settlement_offer_hidden_until_approved_then_told(browser_world, live_se
     page.click("button[type=submit]")
     page.wait_for_selector("#terms-table")
     page.screenshot(path=str(SHOTS / "arr-7-terms-list.png"), full_page=True)
-    assert CreditorTerms.objects.get(creditor=w.creditor_a).settlement_floor_share == 0.6
+    assert CreditorTerms.objects.get(creditor=w.creditor_a).settlement_floor_share == Decimal("0.6")
 
     login(page, base, "c1")
     page.goto(f"{base}/arrangements/case/{w.case.pk}/offer/")

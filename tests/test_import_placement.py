@@ -514,3 +514,25 @@ def test_sealing_ahead_is_the_fields_encryption_with_fresh_nonces():
     assert a != b  # the same number twice: two different nonces, two different ciphertexts
     nonces = [stored.split("$", 1)[1][:16] for stored, _ in recs[0].sealed.values()]  # 12 bytes = 16 base64 chars
     assert len(set(nonces)) == len(nonces) == 5  # and each value of one record has its own nonce
+
+
+@pytest.mark.parametrize("skip_fk", [True, False])
+def test_foreign_key_checks_off_only_while_writing(world, tmp_path, monkeypatch, skip_fk):
+    """On PostgreSQL the FK triggers are switched off (SET LOCAL) only around each chunk's writes, and only when
+    the role may; either way the result is the same and the session is back to normal afterwards."""
+    from django.db import connection
+
+    from qingshou.portfolio.intake import fastinsert
+
+    if connection.vendor != "postgresql":
+        assert fastinsert.skip_fk_triggers_possible() is False
+    elif not skip_fk:
+        monkeypatch.setattr(fastinsert, "skip_fk_triggers_possible", lambda: False)
+    table = sample(30)
+    imp = do_import(write(tmp_path / f"FK{skip_fk}.csv", table), world.creditor_a, acting_user=world.supervisor)
+    assert imp.status == Import.Status.SUCCEEDED and imp.created_count == 30
+    assert Party.objects.filter(debtor__cases__placement__code=f"FK{skip_fk}").count() == 90
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cur:
+            cur.execute("SHOW session_replication_role")
+            assert cur.fetchone()[0] == "origin"

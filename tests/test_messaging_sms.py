@@ -315,3 +315,12 @@ def test_gateway_posts_receipt_and_reply_to_the_live_server(office_hours, live_s
     assert status == 200 and payload["opt_out"] is True
     again = send(world, version=message.template_version)
     assert again.status == SmsStatus.REFUSED
+
+
+def test_unsigned_callbacks_are_refused_and_audited(db, client):
+    from qingshou.core.models import AuditLog
+
+    for url in ("/hooks/sms/receipt", "/hooks/sms/inbound"):
+        r = client.post(url, data=b"{}", content_type="application/json")
+        assert r.status_code == 403 and r.json() == {"code": "BAD_SIGNATURE"}
+    assert AuditLog.objects.filter(action="permission.denied", reason="sms.hook.signature").count() == 2

@@ -6,7 +6,7 @@ from decimal import Decimal
 import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from qingshou.core.errors import ActionError
 from qingshou.core.models import AuditLog
@@ -122,15 +122,17 @@ def test_holdout_rows_are_after_the_cutoff_and_never_fitted(monkeypatch):
 def test_training_refuses_one_class_and_too_little_data():
     x = np.zeros((600, 3))
     days = np.arange(600) % 6
-    with pytest.raises(training.TrainingRefused, match="one class"):
+    with translation.override("en"), pytest.raises(training.TrainingRefused, match="one class"):
         training.fit_evaluate(x, np.zeros(600, dtype=int), days, 4)
-    with pytest.raises(training.TrainingRefused, match="Too little"):
+    with translation.override("en"), pytest.raises(training.TrainingRefused, match="Too little"):
         training.fit_evaluate(x[:50], np.arange(50) % 2, days[:50], 4)
+    with translation.override("zh-hans"), pytest.raises(training.TrainingRefused, match="两类"):
+        training.fit_evaluate(x, np.ones(600, dtype=int), days, 4)
 
 
 @pytest.mark.django_db
 def test_train_model_command_refuses_without_history(world):
-    with pytest.raises(CommandError, match="Too little|one class"):
+    with translation.override("en"), pytest.raises(CommandError, match="Too little history"):
         call_command("train_model", "--weeks", "4")
     assert not ScoreModel.objects.exists()
 

@@ -22,7 +22,8 @@ def test_supervisor_activates_a_model_and_returns_to_the_rules_score(browser_wor
     m = make_model()
     ScoreModel.objects.filter(pk=m.pk).update(metrics={"holdout": {
         "auc": 0.712, "brier": 0.0612, "base_rate": 0.071, "rows": 100, "positives": 7,
-        "reliability": [{"decile": i, "rows": 10, "mean_score": i / 20, "observed_rate": i / 21} for i in range(1, 11)]}})
+        "reliability": [{"decile": i, "rows": 10, "mean_score": i / 20, "observed_rate": i / 21}
+                        for i in range(1, 11)]}})
     login(page, base, "sup")
     page.goto(f"{base}/propensity/")
     assert "未启用模型" in page.inner_text("#active-badge")

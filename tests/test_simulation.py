@@ -56,7 +56,7 @@ def test_model_check_holds_out_later_snapshots(small_report):
     assert m["cutoff_day"] == 6
     s = small_report["results"]["score"].snapshots
     assert m["holdout_rows"] == int((s["day"] >= 6).sum()) and m["train_rows"] == int((s["day"] < 6).sum())
-    for key in ("model", "rules", "bayes"):
+    for key in ("model", "rules", "production", "bayes"):
         assert m[key]["rows"] == m["holdout_rows"]
         assert m[key]["auc"] is None or 0.0 <= m[key]["auc"] <= 1.0
     # the label is "paid within the next 30 days": positives only where a payment happened in the window
@@ -83,3 +83,52 @@ def test_simulate_command_prints_the_table_and_writes_the_chart(tmp_path, capsys
     png = tmp_path / "simulation-seed2.png"
     assert png.exists() and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (tmp_path / "simulation-seed2.json").exists()
+
+
+def test_retraining_uses_only_finished_past_label_windows(monkeypatch):
+    """The production model is retrained from the run's own past: every row's label window ended before the day."""
+    seen = []
+    real = sim.training_set
+
+    def spy(history, paid_past, horizon):
+        x, amount, days = real(history, paid_past, horizon)
+        seen.append((paid_past.shape[0], horizon, days.copy(), amount.copy(), [h[0] for h in history]))
+        return x, amount, days
+
+    monkeypatch.setattr(sim, "training_set", spy)
+    cfg = sim.Config(seed=5, cases=1500, days=30, capacity=60, retrain_every=5, retrain_horizon=7)
+    pop = world.Population.generate(cfg.cases, np.random.default_rng([cfg.seed, 1]))
+    res = sim.run_strategy("score", pop, cfg)
+    assert [day for day, *_ in seen] == [5, 10, 15, 20, 25]          # the payment record handed in ends today
+    assert [r["day"] for r in res.retrains] == [5, 10, 15, 20, 25]
+    assert any(r["trained"] for r in res.retrains)
+    for today, horizon, days, amount, snapshot_days in seen:
+        assert all(d < today for d in snapshot_days)                   # no snapshot of today or later exists
+        assert (days + horizon <= today).all()                         # every label window is over
+        assert len(amount) == len(days)
+    assert seen[-1][3].sum() > 0                                      # some money was paid in the windows
+
+
+def test_training_set_cannot_see_beyond_the_payment_record():
+    x = np.ones((3, len(sim.FEATURE_NAMES)))
+    history = [(0, np.array([0, 1, 2]), x), (3, np.array([0, 1, 2]), x), (6, np.array([0, 1, 2]), x)]
+    paid = np.zeros((8, 3), dtype=np.float32)
+    paid[2, 1] = 50.0     # inside the window of snapshot 0
+    paid[7, 2] = 80.0     # inside the window of snapshot 3 (3..7), over on day 8
+    xs, amount, days = sim.training_set(history, paid, horizon=5)
+    assert days.tolist() == [0, 0, 0, 3, 3, 3]                          # snapshot 6 ends on day 11: not used
+    assert amount.tolist() == [0, 50, 0, 0, 0, 80]
+    xs, amount, days = sim.training_set(history, paid[:7], horizon=5)   # one day earlier: day 7 is unknown
+    assert days.tolist() == [0, 0, 0]
+
+
+def test_oracle_knows_the_propensity_but_not_the_phones_or_the_draws():
+    cfg = sim.Config(seed=4, cases=500, days=5, capacity=20)
+    pop = world.Population.generate(cfg.cases, np.random.default_rng([cfg.seed, 1]))
+    st = sim.State(pop, cfg, np.random.default_rng(0))
+    v = sim.oracle_value(st, 0)
+    pop.phone_ok[:] = False                       # which numbers work: not part of the oracle's value
+    st.u_call = np.zeros((cfg.cases, 6))
+    assert np.array_equal(sim.oracle_value(st, 0), v)
+    pop.willingness[:] = pop.willingness * 0.5    # the true propensity is
+    assert not np.array_equal(sim.oracle_value(st, 0), v)

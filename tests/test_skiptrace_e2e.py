@@ -60,3 +60,33 @@ def test_collector_recovers_a_lost_case_from_the_work_list(browser_world, live_s
     page.goto(f"{base}/skiptrace/case/{w.case.pk}/")
     assert "居委会/村委会" in page.inner_text("#leads")
     page.screenshot(path=str(SHOTS / "e2e-skiptrace-leads.png"), full_page=True)
+
+
+def test_report_and_enrichment_upload_pages(browser_world, live_server, page, tmp_path):
+    w = browser_world
+    base = live_server.url
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    Phone.objects.filter(party__debtor_id=w.case.debtor_id).update(status=Phone.Status.INVALID)
+    do_detect_case(w.case.pk)
+
+    login(page, base, "sup")
+    page.goto(f"{base}/skiptrace/enrichment/")
+    path = tmp_path / "甲方补充资料.csv"
+    path.write_bytes(("卡号,新电话,工作单位,来源\r\n"
+                      f"{w.case.account_number},13912340000,测试科技有限公司,居委会\r\n"
+                      "NOPE-9,13912349999,,\r\n"
+                      f"{w.case_peer.account_number},13912341111,,网上买的数据\r\n").encode("gbk"))
+    page.select_option("select[name=creditor]", label=w.creditor_a.name)
+    page.set_input_files("input[name=file]", str(path))
+    page.click("form.st-form button[type=submit]")
+    page.wait_for_load_state()
+    counts = page.inner_text("#counts")
+    assert "未匹配行数\n1" in counts or "未匹配行数 1" in counts.replace("\n", " ")
+    errors = page.inner_text("#row-errors")
+    assert "NOPE-9" in errors and "合法来源" in errors
+    page.screenshot(path=str(SHOTS / "e2e-skiptrace-import.png"), full_page=True)
+
+    page.goto(f"{base}/skiptrace/report/")
+    row = page.inner_text("#by-source tr[data-source=committee]")
+    assert "居委会/村委会" in row and "1" in row
+    page.screenshot(path=str(SHOTS / "e2e-skiptrace-report.png"), full_page=True)

@@ -92,7 +92,7 @@ def test_diff_names_added_removed_changed_fields():
     assert changes["legal"].kind == "removed"
     assert changes["vip"].kind == "added"
     lines = " ".join(changes["promise-due"].lines)
-    assert "优先级：0 → 3" in lines and "promise_due_in_days_lte" in lines
+    assert "优先级：0 → 3" in lines and "条件 距承诺到期天数 ≤：0 → 1" in lines
     assert "hold" not in changes
 
 
@@ -273,6 +273,7 @@ def test_nightly_job_queues_once_per_day(world, settings, monkeypatch):
     settings.STRATEGY_NIGHTLY_HOUR = 2
     tz = ZoneInfo("Asia/Shanghai")
     assert jobs.nightly(datetime(2026, 11, 18, 1, 0, tzinfo=tz))["queued"] is False      # too early
+    assert jobs.nightly(datetime(2026, 11, 18, 10, 30, tzinfo=tz))["queued"] is False    # working day
     assert jobs.nightly(datetime(2026, 11, 18, 3, 0, tzinfo=tz))["queued"] is True
     assert queued == [(tasks.run_strategy_task, ("nightly",))]
     actions.run_strategy(now=datetime(2026, 11, 18, 3, 5, tzinfo=tz))
@@ -312,3 +313,30 @@ def test_run_report_page_and_run_now(world, client_for, monkeypatch):
     assert client_for(world.leader).post("/strategy/runs/now/").status_code == 403
     assert tasks.run_strategy_task.call("manual", world.supervisor.pk) == {
         "run": run.pk, "ran": False, "cases": run.cases, "assigned": run.assigned}   # same version, same day
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("processes", [1, 2])
+def test_full_run_outside_a_transaction(monkeypatch, settings, processes):
+    """Committed data, no surrounding transaction: on PostgreSQL the states go through the writer thread
+    (and, with STRATEGY_RUN_PROCESSES=2, two forked processes)."""
+    settings.STRATEGY_RUN_PROCESSES = processes
+    from tests.factories import World
+
+    w = World()
+    for _ in range(4):
+        make_case(w.placement_a, collector=w.collector)
+    monkeypatch.setattr(engine, "COPY_MIN_ROWS", 1)
+    result = engine.evaluate_cases(chunk=3)
+    open_ids = set(Case.objects.filter(status__in=("active", "legal")).values_list("pk", flat=True))
+    assert result.cases == len(open_ids) and set(CaseStrategy.objects.values_list("pk", flat=True)) == open_ids
+    assert sum(result.by_rule.values()) == len(open_ids) == sum(result.moves[""].values())
+
+
+@pytest.mark.django_db
+def test_demo_hook_runs_once(world):
+    from qingshou.strategy.demo import demo_strategy
+
+    first = demo_strategy()
+    assert first["ran"] and first["cases"] == CaseStrategy.objects.count() > 0
+    assert demo_strategy()["ran"] is False

@@ -70,4 +70,7 @@ def test_supervisor_edits_publishes_and_sees_the_diff(browser_world, live_server
     login(page, base, "c1")
     page.goto(f"{base}/cases/mine/")
     page.screenshot(path=str(SHOTS / "strategy-queue.png"), full_page=True)
-    assert "人工电催" in page.inner_text("body")
+    rows = page.inner_text("table tbody").splitlines()
+    badges = [r.split("\t")[0] for r in rows]
+    assert len(badges) == 4 and set(badges) <= {"人工电催", "机器人电催"}
+    assert badges == sorted(badges, key=lambda b: b != "人工电催")      # agent work first (the arm decides which)

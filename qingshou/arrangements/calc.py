@@ -18,6 +18,10 @@ from qingshou.arrangements.models import FloorBasis, Treatment
 CENT = Decimal("0.01")
 
 
+def _m(v) -> str:
+    return f"{v:,.2f}"
+
+
 def add_months(day: date, months: int) -> date:
     m = day.month - 1 + months
     year, month = day.year + m // 12, m % 12 + 1
@@ -99,11 +103,11 @@ def schedule(balance: Balance, *, instalments: int, first_payment: Decimal, star
         first = base
     elif first >= base:
         reasons.append(("first_payment", _("The first payment must be less than the plan total (%(t)s).")
-                        % {"t": base}))
+                        % {"t": _m(base)}))
     min_first = (balance.total * terms.plan_min_first_share).quantize(CENT)
     if n > 1 and first < min_first:
         reasons.append(("first_payment", _("The first payment must be at least %(m)s (%(p)s%% of the balance).")
-                        % {"m": min_first, "p": (terms.plan_min_first_share * 100).normalize()}))
+                        % {"m": _m(min_first), "p": (terms.plan_min_first_share * 100).normalize()}))
     if start_date < today:
         reasons.append(("start_date", _("The first due date cannot be in the past.")))
     rows: list[Row] = [Row(1, start_date, first)]
@@ -137,9 +141,9 @@ def offer_limits(balance: Balance, *, kind: str, interest_waived: Decimal, fees_
         max_i = (balance.interest * terms.waiver_max_interest_share).quantize(CENT)
         max_f = (fees * terms.waiver_max_fee_share).quantize(CENT)
         if iw > max_i:
-            reasons.append(("interest_waived", _("At most %(m)s of interest may be waived.") % {"m": max_i}))
+            reasons.append(("interest_waived", _("At most %(m)s of interest may be waived.") % {"m": _m(max_i)}))
         if fw > max_f:
-            reasons.append(("fees_waived", _("At most %(m)s of fees may be waived.") % {"m": max_f}))
+            reasons.append(("fees_waived", _("At most %(m)s of fees may be waived.") % {"m": _m(max_f)}))
         return (balance.total - iw - fw).quantize(CENT), reasons
     amount = Decimal(settle_amount or 0).quantize(CENT)
     basis = balance.principal if terms.settlement_floor_basis == FloorBasis.PRINCIPAL else balance.total
@@ -147,8 +151,8 @@ def offer_limits(balance: Balance, *, kind: str, interest_waived: Decimal, fees_
     if amount <= 0:
         reasons.append(("settle_amount", _("Enter the settlement amount.")))
     elif amount < floor:
-        reasons.append(("settle_amount", _("The settlement must be at least %(m)s.") % {"m": floor}))
+        reasons.append(("settle_amount", _("The settlement must be at least %(m)s.") % {"m": _m(floor)}))
     elif amount >= balance.total:
         reasons.append(("settle_amount", _("A settlement must be less than the balance (%(t)s).")
-                        % {"t": balance.total}))
+                        % {"t": _m(balance.total)}))
     return amount, reasons

@@ -76,6 +76,15 @@ def write_off_rest(case, *, offer=None, plan=None, acting_user=None) -> WriteOff
     return wo
 
 
+def cases_with_arrangements(case_ids) -> set[int]:
+    """Of these cases, those with a running plan or an approved offer (what after_payments looks at)."""
+    if not case_ids:
+        return set()
+    plans = RepaymentPlan.objects.filter(case_id__in=case_ids, status=RepaymentPlan.Status.ACTIVE)
+    offers = Offer.objects.filter(case_id__in=case_ids, status=Offer.Status.APPROVED)
+    return set(plans.values_list("case_id", flat=True)) | set(offers.values_list("case_id", flat=True))
+
+
 def after_payments(case, *, acting_user=None) -> None:
     from qingshou.arrangements.terms import current_terms
 

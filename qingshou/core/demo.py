@@ -1235,3 +1235,31 @@ def generate(
     with transaction.atomic():
         ensure_empty()
         return gen.run()
+
+
+def load_area_demos(log=None) -> dict:
+    """After the core demo data: each area's own demo (templates, letters, plans and offers, skip
+    tracing, recordings, a strategy run), in dependency order. Each runs its own actions and
+    transactions, so it is called outside generate()'s transaction."""
+    from qingshou.arrangements.demo import demo_arrangements
+    from qingshou.letters.demo import load_demo_letters
+    from qingshou.messaging.demo import load_demo_templates
+    from qingshou.skiptrace.demo import demo_skiptrace
+    from qingshou.strategy.demo import demo_strategy
+    from qingshou.telephony.demo import demo_telephony
+
+    steps = [
+        ("templates", load_demo_templates),
+        ("letters", load_demo_letters),
+        ("arrangements", demo_arrangements),
+        ("skiptrace", demo_skiptrace),
+        ("telephony", demo_telephony),
+        ("strategy", demo_strategy),
+    ]
+    out = {}
+    for name, step in steps:
+        started = monotime.monotonic()
+        out[name] = step()
+        if log:
+            log(name, monotime.monotonic() - started)
+    return out

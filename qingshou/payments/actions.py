@@ -183,15 +183,17 @@ def record_payment(case: Case, *, amount: Decimal, paid_at, source_ref: str, act
     return payment, allocation
 
 
-def settle_after_payments(case: Case, *, acting_user=None) -> None:
-    """Keep the promises the payments now cover; settle a case paid in full. Inside the caller's transaction."""
+def settle_after_payments(case: Case, *, acting_user=None, arrangements: bool = True) -> None:
+    """Keep the promises the payments now cover, track running plans and approved offers (arrangements=False
+    when the caller knows the case has none), settle a case paid in full. Inside the caller's transaction."""
     pending = list(Promise.objects.filter(case=case, status=Promise.Status.PENDING).select_related("case"))
     _allocate_pending(case.pk, pending)
     for promise in pending:
         _settle_promise_if_covered(promise)
-    from qingshou.arrangements.tracking import after_payments
+    if arrangements:
+        from qingshou.arrangements.tracking import after_payments
 
-    after_payments(case, acting_user=acting_user)
+        after_payments(case, acting_user=acting_user)
     if case.total_due == 0 and case.status == CaseStatus.ACTIVE:
         from qingshou.portfolio.actions import change_status
 
@@ -269,10 +271,13 @@ def do_record_payments(creditor, lines: list[PaymentLine], *, acting_user=None) 
                                               creditor_txn_id=line.txn_id)
         result.recorded.append((line, payment))
         touched[case.pk] = case
+    from qingshou.arrangements.tracking import cases_with_arrangements
+
+    arranged = cases_with_arrangements(list(touched))   # two queries for the chunk, not two per case
     for pk in sorted(touched):
         case = touched[pk]
         was = case.status
-        settle_after_payments(case, acting_user=acting_user)
+        settle_after_payments(case, acting_user=acting_user, arrangements=pk in arranged)
         if was != case.status and case.status == CaseStatus.SETTLED:
             result.settled_case_ids.append(pk)
     return result

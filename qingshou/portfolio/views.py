@@ -27,7 +27,8 @@ PER_PAGE = 50
 
 # Reasons the system writes itself (English keys in the data), shown translated on the timeline.
 SYSTEM_REASONS = {"paid in full": gettext_noop("paid in full"),
-                  "placement period ended": gettext_noop("placement period ended")}
+                  "placement period ended": gettext_noop("placement period ended"),
+                  "settled by agreement": gettext_noop("settled by agreement")}
 
 
 def with_list_columns(qs):

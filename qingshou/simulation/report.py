@@ -38,7 +38,8 @@ def model_check(res: sim.Result | None, cfg: sim.Config) -> dict | None:
         return out
     hold = fit.holdout_index
     out.update(model=fit.metrics["holdout"], train_rows=len(fit.train_index), holdout_rows=len(hold),
-               rules=evaluate(s["label"][hold], s["score"][hold]),
+               rules=evaluate(s["label"][hold], s["rules"][hold]),
+               production=evaluate(s["label"][hold], s["score"][hold]),
                bayes=evaluate(s["label"][hold], s["latent"][hold]))
     return out
 
@@ -68,6 +69,14 @@ def table(report: dict) -> str:
     widths = [max(len(str(x)) for x in col) for col in zip(cols, *rows, strict=True)]
     lines = [head, "  ".join(c.rjust(w) for c, w in zip(cols, widths, strict=True))]
     lines += ["  ".join(str(x).rjust(w) for x, w in zip(row, widths, strict=True)) for row in rows]
+    score = res.get("score")
+    if score is not None and score.retrains:
+        done = [r for r in score.retrains if r["trained"]]
+        lines.append(
+            f"Production model retrained every {cfg.retrain_every} days on the run's own past (label window "
+            f"{cfg.retrain_horizon} days, finished windows only): trained on days {[r['day'] for r in done]}"
+            + (f", last from {done[-1]['rows']:,} rows ({done[-1]['positives']:,} paid)" if done else "")
+            + "; rules score before the first model")
     m = report.get("model")
     if m:
         if "refused" in m:
@@ -79,6 +88,7 @@ def table(report: dict) -> str:
                 f"Paid within 30 days, holdout snapshots from day {m['cutoff_day']} ({m['holdout_rows']:,} rows, "
                 f"base rate {m['model']['base_rate']:.3f}; trained on {m['train_rows']:,} earlier rows): "
                 f"model AUC {auc(m['model'])}, Brier {m['model']['brier']:.4f}; rules score AUC {auc(m['rules'])}; "
+                f"production score of the day (retrained in the run) AUC {auc(m['production'])}; "
                 f"Bayes AUC (true latent probability) {auc(m['bayes'])}")
     return "\n".join(lines)
 

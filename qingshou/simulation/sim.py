@@ -12,7 +12,9 @@ Strategies:
     score    production: strategy.rules.DEFAULT_RULES compiled, with the propensity score, ordered
              like the work queue (agent work first, rule priority, score, balance); "none", "visit"
              and "legal_review" treatments are not phoned
-    oracle   knows every debtor's hidden traits: ranks by the true expected money of a call today
+    oracle   knows every debtor's true propensity: ranks by the true expected money of a right-party
+             conversation today (probability of payment given contact × expected amount); it does not
+             know which numbers work nor any random draw
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ from qingshou.compliance.engine import decide
 from qingshou.compliance.presets import CN, HOUSE
 from qingshou.compliance.types import CaseFacts as EngineFacts
 from qingshou.compliance.types import ContactRequest, Context, PastContact, Policy
-from qingshou.propensity.score import feature_matrix, rules_score
+from qingshou.propensity.score import FEATURE_NAMES, Predictor, feature_matrix, rules_score
+from qingshou.propensity.training import MIN_CLASS_ROWS, MIN_TRAIN_ROWS, make_estimator
 from qingshou.simulation import world as W
 from qingshou.strategy.facts import CaseFacts
 from qingshou.strategy.rules import DEFAULT_RULES, compile_rules
@@ -52,6 +55,12 @@ class Config:
     seed: int = 1
     start: date = date(2026, 9, 14)
     strategies: tuple[str, ...] = STRATEGIES
+    # production strategy: retrain the propensity model on the run's own past every `retrain_every` days
+    # (0 = never: the rules score throughout); label = paid within `retrain_horizon` days of a snapshot
+    retrain_every: int = 7
+    retrain_horizon: int = 14
+    retrain_max_rows: int = 200000
+    value_model: bool = True
 
 
 @dataclass
@@ -69,6 +78,7 @@ class Result:
     seconds: float = 0.0
     daily: list[float] = field(default_factory=list)    # money recovered per day
     snapshots: dict | None = None                       # score strategy: features, labels, latent p
+    retrains: list[dict] = field(default_factory=list)  # score strategy: one entry per model trained
 
     @property
     def kept_rate(self) -> float | None:
@@ -93,6 +103,7 @@ class State:
         self.contacts = np.zeros((cfg.days, n), dtype=np.uint8)
         self.rpc = np.zeros((cfg.days, n), dtype=np.uint8)
         self.paid_on = np.zeros((cfg.days, n), dtype=bool)
+        self.paid_amount = np.zeros((cfg.days, n), dtype=np.float32)
         self.last_contact = np.full(n, -1)
         self.reminder_until = np.full(n, -1)
         self.known_bad = np.zeros((n, 3), dtype=bool)
@@ -155,6 +166,7 @@ class State:
         self.pay_n[idx] += 1
         self.paid[idx] += amount
         self.paid_on[day, idx] = True
+        self.paid_amount[day, idx] += amount
         return float(amount.sum())
 
 
@@ -171,25 +183,29 @@ def _share(pop, i, u):
 
 
 def oracle_value(st: State, day: int) -> np.ndarray:
-    """True expected money of one call today per case (the oracle's ranking)."""
+    """The oracle's ranking: true expected money from a right-party conversation today, per case.
+
+    The issue's oracle "knows each debtor's true propensity": probability of payment given contact ×
+    expected amount, from the hidden willingness and ability (promise, keep, share of the balance) plus
+    the reminder effect on self-payment. It does NOT know which numbers are in service, the answer
+    rates or any per-day random draw — nothing a strategy could never learn except the true propensity.
+    Only what every strategy sees is used besides: open promise, hold, balance, days since the last
+    right-party conversation (the reminder window).
+    """
     pop = st.pop
     i = np.arange(pop.n)
     decay = pop.decay(day)
-    phone = st.next_phone()
-    reach = pop.phone_ok[i, phone]
-    fatigue = 0.85 ** st.window(st.contacts, day, 7)
-    answer = np.mean(list(W.HOUR_ANSWER.values())) * W.SEG_ANSWER[pop.segment] * fatigue * reach
-    rpc = answer * W.RIGHT_PARTY
     promise_money = np.where(st.promise_due < 0, _p_promise(pop, i, decay) * _p_keep(pop, i)
                              * st.balance * _share(pop, i, 0.85), 0.0)
     self_rate = W.SELF_PAY * pop.willingness * pop.ability * decay
     boost_days = np.clip(day + W.REMINDER_DAYS - np.maximum(st.reminder_until, day), 0, W.REMINDER_DAYS)
     reminder_money = (W.REMINDER_BOOST - 1) * self_rate * boost_days * st.balance * _share(pop, i, 0.6)
-    value = rpc * (promise_money + reminder_money)
+    value = promise_money + reminder_money
     return np.where((st.hold == "") & st.open(), value, -1.0)
 
 
-def rank(strategy: str, st: State, day: int, decide_rules, score_fn) -> tuple[np.ndarray, dict | None]:
+def rank(strategy: str, st: State, day: int, decide_rules, score_fn,
+         value_fn=None) -> tuple[np.ndarray, dict | None]:
     """Case indices in calling order (open cases only) and, for "score", the day's snapshot data."""
     pop = st.pop
     idx = np.flatnonzero(st.open())
@@ -212,7 +228,9 @@ def rank(strategy: str, st: State, day: int, decide_rules, score_fn) -> tuple[np
             groups[k] = PHONED.get(t.code, 9)
             prio[k] = t.priority
         keep = groups < 9
-        order = np.lexsort((idx[keep], -st.balance[idx][keep], -scores[keep], prio[keep], groups[keep]))
+        # expected value of the case: the trained money model when there is one, else propensity × balance
+        value = value_fn(x) if value_fn is not None else scores * st.balance[idx]
+        order = np.lexsort((idx[keep], -value[keep], prio[keep], groups[keep]))
         return idx[keep][order], {"idx": idx, "x": x, "score": scores}
     raise ValueError(f"unknown strategy {strategy!r}")
 
@@ -236,7 +254,74 @@ def engine_context(st: State, i: int, calendar, day_start: datetime) -> Context:
     return Context(policy=POLICY, history=hist, facts=facts, calendar=calendar)
 
 
+def training_set(history: list[tuple[int, np.ndarray, np.ndarray]], paid_past: np.ndarray,
+                 horizon: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Training rows from the run's own past: (x, money paid in the label window, snapshot day).
+
+    `history` holds (snapshot day, case indices, feature matrix as of the start of that day);
+    `paid_past` is the money paid per day and case for the days already over ONLY (shape (today, n)),
+    so nothing after today can be looked at. A snapshot is used only when its whole label window
+    [day, day + horizon) is over. The classifier's label is "paid anything" (amount > 0).
+    """
+    today = paid_past.shape[0]
+    xs, amounts, ds = [], [], []
+    for day, idx, x in history:
+        if day + horizon > today:
+            continue
+        xs.append(x)
+        amounts.append(paid_past[day:day + horizon, idx].sum(axis=0, dtype=np.float64))
+        ds.append(np.full(len(idx), day))
+    if not xs:
+        return np.zeros((0, len(FEATURE_NAMES))), np.zeros(0), np.zeros(0, dtype=int)
+    return np.concatenate(xs).astype(np.float64), np.concatenate(amounts), np.concatenate(ds)
+
+
+def retrain(history, paid_past: np.ndarray, cfg: Config, day: int):
+    """Fit the production models on the past (as a nightly `train_model` would); (None, None, info) if too little.
+
+    Two models on the same rows: the propensity classifier (the score the rules see: paid anything in
+    the label window) and a regressor of the money paid in the window (the expected value that orders
+    cases within a rule priority). Rows are subsampled deterministically to `retrain_max_rows`.
+    """
+    x, amount, days = training_set(history, paid_past, cfg.retrain_horizon)
+    y = amount > 0
+    info = {"day": day, "rows": int(len(y)), "positives": int(y.sum()),
+            "last_snapshot": int(days.max()) if len(days) else None}
+    pos = int(y.sum())
+    if len(y) < MIN_TRAIN_ROWS or pos < MIN_CLASS_ROWS or len(y) - pos < MIN_CLASS_ROWS:
+        info["trained"] = False
+        return None, None, info
+    if len(y) > cfg.retrain_max_rows:
+        pick = np.sort(np.random.default_rng([cfg.seed, 4, day]).choice(len(y), cfg.retrain_max_rows,
+                                                                          replace=False))
+        x, y, amount = x[pick], y[pick], amount[pick]
+        info["fitted_rows"] = int(len(y))
+    classifier = make_estimator(cfg.seed)
+    classifier.fit(x, y.astype(int))
+    info["trained"] = True
+    value = None
+    if cfg.value_model:
+        from sklearn.ensemble import HistGradientBoostingRegressor
+
+        value = HistGradientBoostingRegressor(max_iter=200, learning_rate=0.08, max_leaf_nodes=31,
+                                              min_samples_leaf=40, l2_regularization=1.0, random_state=cfg.seed)
+        value.fit(x, amount)
+    return Predictor(classifier, FEATURE_NAMES), value, info
+
+
 def run_strategy(strategy: str, pop: W.Population, cfg: Config, *, score_fn=rules_score) -> Result:
+    """Replay the population under one strategy, with scikit-learn/numpy limited to one thread.
+
+    The simulator is single-threaded; OpenMP threads of the model's predict on a busy machine only
+    contend (measured: 10x slower on the shared 2-core box).
+    """
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        return _run_strategy(strategy, pop, cfg, score_fn=score_fn)
+
+
+def _run_strategy(strategy: str, pop: W.Population, cfg: Config, *, score_fn=rules_score) -> Result:
     """Replay the population under one strategy. Randomness: one Generator per (seed, strategy-neutral)."""
     started = clock.perf_counter()
     rng = np.random.default_rng([cfg.seed, 2])
@@ -244,8 +329,16 @@ def run_strategy(strategy: str, pop: W.Population, cfg: Config, *, score_fn=rule
     res = Result(strategy)
     calendar = china_calendar({cfg.start.year, cfg.start.year + 1})
     decide_rules = compile_rules(DEFAULT_RULES)
-    snaps = {"idx": [], "x": [], "score": [], "day": [], "latent": []}
+    snaps = {"idx": [], "x": [], "score": [], "rules": [], "day": [], "latent": []}
+    history: list[tuple[int, np.ndarray, np.ndarray]] = []     # the production strategy's own snapshots
+    value_fn = None
     for day in range(cfg.days):
+        if strategy == "score" and cfg.retrain_every and day and day % cfg.retrain_every == 0:
+            predictor, value_model, info = retrain(history, st.paid_amount[:day], cfg, day)
+            res.retrains.append(info)
+            if predictor is not None:
+                score_fn = predictor.predict_matrix
+                value_fn = value_model.predict if value_model is not None else None
         today = cfg.start + timedelta(days=day)
         day_start = datetime.combine(today, time(0), tzinfo=TZ)
         recovered = 0.0
@@ -272,11 +365,14 @@ def run_strategy(strategy: str, pop: W.Population, cfg: Config, *, score_fn=rule
         recovered += st.pay(payers, st.balance[payers] * _share(pop, payers, 0.2 + 0.8 * u_share[u_self < p_self]),
                             day)
         # 3. the strategy ranks, the dialer asks the engine call by call
-        order, snap = rank(strategy, st, day, decide_rules, score_fn)
+        order, snap = rank(strategy, st, day, decide_rules, score_fn, value_fn)
+        if snap is not None and day % SNAPSHOT_EVERY == 0 and cfg.retrain_every:
+            history.append((day, snap["idx"], snap["x"].astype(np.float32)))
         if snap is not None and day % SNAPSHOT_EVERY == 0 and day + LABEL_DAYS <= cfg.days:
             snaps["idx"].append(snap["idx"])
             snaps["x"].append(snap["x"])
             snaps["score"].append(snap["score"])
+            snaps["rules"].append(rules_score(snap["x"]))
             snaps["day"].append(np.full(len(snap["idx"]), day))
             snaps["latent"].append(pop.latent_pay_probability(day)[snap["idx"]])
         made, hours, made_decisions = [], [], []

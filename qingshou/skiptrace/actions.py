@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from qingshou.core.audit import audit
 from qingshou.core.errors import ActionError
-from qingshou.core.locking import lock_one
+from qingshou.core.locking import lock_one, lock_rows
 from qingshou.portfolio import events
 from qingshou.portfolio.intake.validation import parse_phone
 from qingshou.portfolio.models import Address, Case, CaseStatus, Party, Phone, Relation, Verification
@@ -248,7 +248,19 @@ def detect_lost_contact(now: datetime | None = None) -> dict:
             break
         last = ids[-1]
         checked += len(ids)
-        for case_id, result in assess_cases(ids).items():
-            if result.lost and do_detect_case(case_id) is not None:
-                flagged += 1
+        lost = [case_id for case_id, result in assess_cases(ids).items() if result.lost]
+        if lost:
+            flagged += len(do_detect_cases(lost))
     return {"checked": checked, "flagged": flagged}
+
+
+@transaction.atomic(durable=True)
+def do_detect_cases(case_ids, *, acting_user=None) -> list[LostContact]:
+    """Flag many cases in one transaction: lock them, re-check under the lock, flag the lost ones."""
+    cases = [c for c in lock_rows(Case.objects.filter(pk__in=list(case_ids), status=CaseStatus.ACTIVE))]
+    flagged_already = set(LostContact.objects.filter(case_id__in=[c.pk for c in cases], cleared_at__isnull=True)
+                          .values_list("case_id", flat=True))
+    cases = [c for c in cases if c.pk not in flagged_already]
+    results = assess_cases([c.pk for c in cases])
+    return [place_flag(c, reason=results[c.pk].reason, tried=results[c.pk].tried, acting_user=acting_user)
+            for c in cases if results[c.pk].lost]

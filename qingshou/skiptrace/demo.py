@@ -19,7 +19,7 @@ def demo_skiptrace(acting_user=None, *, seed: int = 6, leads: int = 12) -> dict:
                  .order_by("pk")[:leads])
     added = 0
     for i, flag in enumerate(flags):
-        number = "1" + rng.choice("3578") + "".join(rng.choice("0123456789") for _ in range(9))
+        number = f"{rng.choice(('139', '138', '186', '177'))}{rng.randrange(10**8):08d}"
         try:
             do_add_lead(flag.case, kind="phone", source=LAWFUL_SOURCES[i % len(LAWFUL_SOURCES)], number=number,
                         verification="verified" if i % 3 == 0 else "unverified",

@@ -30,7 +30,7 @@ class LeadForm(forms.Form):
         self.case = case
         self.fields["source"].widget.choices = [("", "—")] + source_choices()
         self.fields["party"].choices = [(p.pk, f"{p.name}（{p.get_relation_display()}）")
-                                        for p in case.debtor.parties.order_by("id")]
+                                        for p in sorted(case.debtor.parties.all(), key=lambda p: p.pk)]
 
     def clean_source(self):
         try:

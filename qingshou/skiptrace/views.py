@@ -49,6 +49,7 @@ def worklist(request):
     """失联 work list: the user's lost-contact cases, oldest first, with what was tried."""
     flags = (LostContact.objects.filter(cleared_at__isnull=True, case__in=workable_cases(request.user).values("pk"))
              .select_related("case__debtor", "case__assigned_to", "case__creditor")
+             .prefetch_related("case__debtor__parties")
              .annotate(n_leads=Count("case__leads", distinct=True), last_lead=Max("case__leads__found_at"))
              .order_by("since", "pk"))
     page = Paginator(flags, PER_PAGE).get_page(request.GET.get("page"))

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 from django.utils.translation import gettext as _
 
+from qingshou.strategy.rules import condition_label
+
 FIELDS = ("label", "treatment", "priority")
 
 
@@ -21,7 +23,7 @@ class RuleChange:
         return {"added": _("added"), "removed": _("removed"), "changed": _("changed"), "moved": _("moved")}[self.kind]
 
 
-def _fmt(v) -> str:
+def fmt_value(v) -> str:
     if isinstance(v, list):
         return "、".join(str(x) for x in v)
     if v is True:
@@ -39,7 +41,8 @@ def diff_rules(old: list[dict], new: list[dict]) -> list[RuleChange]:
     common_new = [r.get("id") for r in new if r.get("id") in old_by]
     for rid, (i, r) in new_by.items():
         if rid not in old_by:
-            conds = "，".join(f"{k}={_fmt(v)}" for k, v in (r.get("when") or {}).items()) or _("(no conditions)")
+            when = r.get("when") or {}
+            conds = "，".join(f"{condition_label(k)} {fmt_value(v)}" for k, v in when.items()) or _("(no conditions)")
             out.append(RuleChange("added", rid, r.get("label", ""), [
                 _("position %(n)s: when %(conds)s → %(t)s, priority %(p)s") % {
                     "n": i + 1, "conds": conds, "t": r.get("treatment"), "p": r.get("priority")}]))
@@ -49,17 +52,18 @@ def diff_rules(old: list[dict], new: list[dict]) -> list[RuleChange]:
         for f in FIELDS:
             if o.get(f) != r.get(f):
                 names = {"label": _("name"), "treatment": _("treatment"), "priority": _("priority")}
-                lines.append(_("%(field)s: %(old)s → %(new)s") % {"field": names[f], "old": _fmt(o.get(f)),
-                                                                   "new": _fmt(r.get(f))})
+                lines.append(_("%(field)s: %(old)s → %(new)s") % {"field": names[f], "old": fmt_value(o.get(f)),
+                                                                   "new": fmt_value(r.get(f))})
         ow, nw = o.get("when") or {}, r.get("when") or {}
         for k in sorted(set(ow) | set(nw)):
+            name = condition_label(k)
             if k not in ow:
-                lines.append(_("condition %(k)s added: %(v)s") % {"k": k, "v": _fmt(nw[k])})
+                lines.append(_("condition %(k)s added: %(v)s") % {"k": name, "v": fmt_value(nw[k])})
             elif k not in nw:
-                lines.append(_("condition %(k)s removed (was %(v)s)") % {"k": k, "v": _fmt(ow[k])})
+                lines.append(_("condition %(k)s removed (was %(v)s)") % {"k": name, "v": fmt_value(ow[k])})
             elif ow[k] != nw[k]:
-                lines.append(_("condition %(k)s: %(old)s → %(new)s") % {"k": k, "old": _fmt(ow[k]),
-                                                                          "new": _fmt(nw[k])})
+                lines.append(_("condition %(k)s: %(old)s → %(new)s") % {"k": name, "old": fmt_value(ow[k]),
+                                                                          "new": fmt_value(nw[k])})
         if lines:
             out.append(RuleChange("changed", rid, r.get("label", ""), lines))
         if common_old.index(rid) != common_new.index(rid):

@@ -16,6 +16,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count, Max, Min, Q, Sum
 from django.utils import timezone
@@ -187,7 +188,6 @@ def _deciders():
 def evaluate_cases(case_ids=None, *, now=None, chunk: int = CHUNK) -> EvalResult:
     """Re-evaluate open cases (all of them, or the given ids) and store their CaseStrategy rows."""
     from qingshou.portfolio.models import Case
-    from qingshou.strategy.models import CaseStrategy
 
     now = now or timezone.now()
     today = timezone.localdate(now)
@@ -199,6 +199,87 @@ def evaluate_cases(case_ids=None, *, now=None, chunk: int = CHUNK) -> EvalResult
         chunks = ((Q(pk__in=id_list[i:i + chunk]), None) for i in range(0, len(id_list), chunk))
     else:
         chunks = ((None, r) for r in _pk_ranges(Case, chunk))
+    # A full run on PostgreSQL, outside any transaction, writes chunk N on a second connection while it
+    # computes chunk N+1 (the database and Python then work at the same time), and may split the id ranges
+    # over STRATEGY_RUN_PROCESSES forked processes.
+    full_pg = case_ids is None and connection.vendor == "postgresql" and not connection.in_atomic_block
+    processes = settings.STRATEGY_RUN_PROCESSES if full_pg else 1
+    if processes > 1:
+        return _evaluate_forked(list(chunks), now, processes, result)
+    writer = _Writer() if full_pg else None
+    try:
+        _evaluate_chunks(chunks, today, now, champion, decide, exp, decide_challenger, share, result, writer)
+    finally:
+        if writer:
+            writer.finish()
+    return result
+
+
+def _evaluate_part(chunks, now) -> dict:
+    """In a forked process: evaluate some id ranges with a fresh connection; the report as plain data."""
+    from django.db import connections
+
+    connections.close_all()  # never reuse the parent's sockets
+    today = timezone.localdate(now)
+    champion, decide, exp, decide_challenger = _deciders()
+    part = EvalResult()
+    writer = _Writer()
+    try:
+        _evaluate_chunks(chunks, today, now, champion, decide, exp, decide_challenger,
+                         float(exp.share) if exp else 0.0, part, writer)
+    finally:
+        writer.finish()
+        connections.close_all()
+    return {"cases": part.cases, **part.as_report()}
+
+
+def _evaluate_forked(chunks, now, processes, result: EvalResult) -> EvalResult:
+    import multiprocessing
+
+    from django.db import connections
+
+    connections.close_all()
+    parts = [chunks[i::processes] for i in range(processes)]
+    with multiprocessing.get_context("fork").Pool(processes) as pool:
+        outs = pool.starmap(_evaluate_part, [(p, now) for p in parts if p])
+    for out in outs:
+        result.cases += out["cases"]
+        for src, tos in out["moves"].items():
+            result.moves[src].update(tos)
+        result.by_rule.update(out["by_rule"])
+        result.by_arm.update(out["by_arm"])
+    return result
+
+
+class _Writer:
+    """One background thread writing state chunks; at most one chunk in flight; errors surface in the caller."""
+
+    def __init__(self):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="strategy-writer")
+        self.pending = None
+
+    def submit(self, rows, now, today):
+        self.wait()
+        self.pending = self.pool.submit(_write_states, rows, now, today)
+
+    def wait(self):
+        if self.pending is not None:
+            pending, self.pending = self.pending, None
+            pending.result()
+
+    def finish(self):
+        try:
+            self.wait()
+        finally:
+            self.pool.submit(lambda: connection.close()).result()  # the worker thread's own connection
+            self.pool.shutdown()
+
+
+def _evaluate_chunks(chunks, today, now, champion, decide, exp, decide_challenger, share, result, writer):
+    from qingshou.strategy.models import CaseStrategy
+
     for q, pk_range in chunks:
         facts = build_facts(q, today, now, pk_range=pk_range)
         if not facts:
@@ -218,9 +299,11 @@ def evaluate_cases(case_ids=None, *, now=None, chunk: int = CHUNK) -> EvalResult
             result.moves[old.get(f.case_id, "")][t.code] += 1
             result.by_rule[t.rule_id] += 1
             result.by_arm[arm] += 1
-        _write_states(rows, now, today)
+        if writer:
+            writer.submit(rows, now, today)
+        else:
+            _write_states(rows, now, today)
         result.cases += len(rows)
-    return result
 
 
 def _pk_ranges(model, chunk):

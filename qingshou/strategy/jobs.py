@@ -12,15 +12,17 @@ from qingshou.core.scheduler import job
 
 @job("strategy.nightly", every=600)
 def nightly(now: datetime) -> dict:
-    """From STRATEGY_NIGHTLY_HOUR (local) on, queue today's run once for the published version."""
+    """Within the night window (STRATEGY_NIGHTLY_HOUR, local, for STRATEGY_NIGHTLY_WINDOW_HOURS), queue today's
+    run once for the published version. Never during the working day: a run re-sorts queues and assigns
+    cases, so a missed night is caught up by "run now", not at 10 o'clock by surprise."""
     from qingshou.core.tasks import enqueue_on_commit
     from qingshou.strategy.actions import ensure_default_strategy
     from qingshou.strategy.models import StrategyRun
     from qingshou.strategy.tasks import run_strategy_task
 
     local = timezone.localtime(now)
-    if local.hour < settings.STRATEGY_NIGHTLY_HOUR:
-        return {"queued": False, "why": "too early"}
+    if (local.hour - settings.STRATEGY_NIGHTLY_HOUR) % 24 >= settings.STRATEGY_NIGHTLY_WINDOW_HOURS:
+        return {"queued": False, "why": "outside the night window"}
     version = ensure_default_strategy()
     if StrategyRun.objects.filter(version=version, business_date=local.date()).exclude(status="failed").exists():
         return {"queued": False, "why": "already ran"}

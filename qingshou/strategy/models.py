@@ -145,7 +145,7 @@ class CollectorProfile(models.Model):
     """What assignment needs to know about a collector."""
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True,
-                                related_name="collector_profile")
+                                related_name="collector_profile", verbose_name=_("collector"))
     regions = models.JSONField(_("regions"), default=list, blank=True)
     skills = models.JSONField(_("skills"), default=list, blank=True)   # products / treatments they handle
     seniority = models.PositiveSmallIntegerField(_("seniority (years)"), default=0)
@@ -161,10 +161,13 @@ class CollectorProfile(models.Model):
 class TeamCreditor(models.Model):
     """A team serves given creditors; assignment keeps a creditor's cases in the teams that serve it."""
 
-    team = models.ForeignKey("org.Team", on_delete=models.CASCADE, related_name="served_creditors")
-    creditor = models.ForeignKey("org.Creditor", on_delete=models.CASCADE, related_name="serving_teams")
+    team = models.ForeignKey("org.Team", on_delete=models.CASCADE, related_name="served_creditors",
+                             verbose_name=_("team"))
+    creditor = models.ForeignKey("org.Creditor", on_delete=models.CASCADE, related_name="serving_teams",
+                                 verbose_name=_("creditor"))
 
     class Meta:
+        verbose_name = _("creditor served by a team")
         constraints = [models.UniqueConstraint(fields=["team", "creditor"], name="team_creditor_unique")]
 
     def __str__(self):

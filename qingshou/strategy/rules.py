@@ -79,6 +79,32 @@ _NOT_NULL = {"dpd", "balance", "broken_promises_90d", "kept_promises_90d", "paym
              "right_party_contacts_30d", "phones_valid"}
 
 _ID_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+def condition_label(name: str) -> str:
+    """A condition in words (translated), e.g. dpd_gte -> "逾期天数 ≥"; the code name itself if unknown."""
+    spec = CONDITIONS.get(name)
+    if spec is None:
+        return name
+    kind, attr = spec
+    labels = {
+        "bucket": _("bucket"), "product": _("product"), "region": _("region"), "creditor_id": _("creditor"),
+        "dpd": _("days past due"), "balance": _("balance"), "score": _("score"), "flags": _("case flags"),
+        "open_promise": _("has an open promise"), "promise_due_in_days": _("days until the promise is due"),
+        "broken_promises_90d": _("broken promises (90 days)"), "kept_promises_90d": _("kept promises (90 days)"),
+        "payments_90d": _("payments (90 days)"), "contacts_30d": _("contacts (30 days)"),
+        "right_party_contacts_30d": _("right-party contacts (30 days)"),
+        "days_since_contact": _("days since last contact"), "days_since_assigned": _("days since assignment"),
+        "phones_valid": _("valid phones"),
+    }
+    field = labels.get(attr, attr)
+    if kind == "never":
+        return _("never contacted")
+    if kind == "bool":
+        return field
+    op = {"gte": "≥", "lte": "≤", "in": _("is one of"), "in_int": _("is one of"), "any": _("include any of"),
+          "none": _("include none of")}[kind]
+    return f"{field} {op}"
+
+
 RULE_KEYS = {"id", "label", "when", "treatment", "priority"}
 MAX_PRIORITY = 99
 

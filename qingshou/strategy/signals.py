@@ -15,10 +15,10 @@ from qingshou.portfolio.models import CaseEvent
 
 logger = logging.getLogger("qingshou.strategy")
 
+# CaseEvent types (plain values, so a type another app adds later needs no import here).
 TRIGGERS = frozenset({
-    CaseEvent.Type.PAYMENT_RECEIVED, CaseEvent.Type.PROMISE_BROKEN, CaseEvent.Type.PROMISE_KEPT,
-    CaseEvent.Type.PROMISE_MADE, CaseEvent.Type.HOLD_PLACED, CaseEvent.Type.HOLD_RELEASED,
-    CaseEvent.Type.PHONE_STATUS,
+    "payment_received", "promise_made", "promise_kept", "promise_broken", "hold_placed", "hold_released",
+    "phone_status", "phone_added", "plan_broken",
 })
 _pending = threading.local()
 

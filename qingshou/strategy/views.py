@@ -21,10 +21,10 @@ from qingshou.core.tasks import enqueue_on_commit
 from qingshou.core.views import action_error_messages, deny, parse_pk
 from qingshou.org.models import Role, User
 from qingshou.strategy import actions
-from qingshou.strategy.diff import diff_rules
+from qingshou.strategy.diff import diff_rules, fmt_value
 from qingshou.strategy.facts import TREATMENTS
 from qingshou.strategy.models import TREATMENT_LABELS, CaseStrategy, Experiment, StrategyRun, StrategyVersion
-from qingshou.strategy.rules import validate_rules
+from qingshou.strategy.rules import condition_label, validate_rules
 
 STRATEGY_VIEW = frozenset({Role.TEAM_LEADER, Role.SUPERVISOR, Role.ADMIN})
 STRATEGY_EDIT = frozenset({Role.SUPERVISOR, Role.ADMIN})
@@ -52,7 +52,7 @@ def _rule_rows(rules):
         rows.append({"n": i, "id": r.get("id"), "label": r.get("label", ""), "treatment": r.get("treatment"),
                      "treatment_label": TREATMENT_LABELS.get(r.get("treatment"), r.get("treatment")),
                      "priority": r.get("priority"),
-                     "when": [(k, "、".join(map(str, v)) if isinstance(v, list) else v) for k, v in when.items()]})
+                     "when": [(condition_label(k), k, fmt_value(v)) for k, v in when.items()]})
     return rows
 
 

@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from qingshou.compliance.hook import ContactRequest, Decision, check_contact, record_decision
+from qingshou.compliance.hook import ContactRequest, Decision, check_contact, check_contacts, record_decision
 from qingshou.compliance.types import CALLBACK, COLLECT
 from qingshou.contact.actions import apply_outcome_effects, touch_case
 from qingshou.contact.models import PENDING_OUTCOME, Channel, ContactAttempt, ContactStatus, OutcomeCode, QaFlag
@@ -87,14 +87,26 @@ def place_call(case: Case, *, party: Party, phone: Phone, acting_user, channel: 
         errors["phone"] = _("This number does not belong to the chosen person.")
     if errors:
         raise ActionError(errors)
-    now = timezone.now()
-    request = ContactRequest(
-        case_id=case.pk, party_id=party.pk, phone_id=phone.pk, channel=channel, at=now,
+    request = call_request(case, party, phone, acting_user=acting_user, channel=channel, template_id=template_id,
+                           institution_stated=institution_stated)
+    return place_decided_call(case, party=party, phone=phone, acting_user=acting_user, request=request,
+                              decision=check_contact(request), campaign=campaign, script=script)
+
+
+def call_request(case: Case, party: Party, phone: Phone, *, acting_user, channel: str = Channel.CALL,
+                 template_id: int | None = None, institution_stated: bool = False) -> ContactRequest:
+    return ContactRequest(
+        case_id=case.pk, party_id=party.pk, phone_id=phone.pk, channel=channel, at=timezone.now(),
         party_is_debtor=party.is_debtor, party_relation=party.relation,
         purpose=COLLECT if party.is_debtor else CALLBACK, requested_by_id=acting_user.pk,
         template_id=template_id, institution_stated=institution_stated,
     )
-    decision = check_contact(request)
+
+
+def place_decided_call(case: Case, *, party: Party, phone: Phone, acting_user, request: ContactRequest,
+                       decision: Decision, campaign=None, script: str = "") -> CallResult:
+    """Store the engine's decision; when allowed make the PENDING contact record and the call."""
+    channel, now = request.channel, request.at
     stored = record_decision(request, decision, acting_user=acting_user)
     if not decision.allowed:
         events.contact_refused(case, stored, user=acting_user)
@@ -309,13 +321,18 @@ def robot_target(case: Case) -> tuple[Party, Phone] | tuple[None, None]:
     return (party, phone) if phone is not None else (None, None)
 
 
+CAMPAIGN_CHUNK = 50
+
+
 @transaction.atomic(durable=True)
 def do_launch_campaign(*, acting_user, creditor, segment: str, script_version, name: str = ""):
-    """Create the campaign and place one robot call per target the engine allows, in one transaction."""
+    """Create the campaign with its target list (scoped by the acting user) and start it in the background.
+
+    The calls are placed by the task `run_campaign`, CAMPAIGN_CHUNK targets per transaction."""
     from qingshou.core.scoping import can
-    from qingshou.messaging.actions import sms_context
-    from qingshou.messaging.templates import TemplateKind, render
+    from qingshou.messaging.templates import TemplateKind
     from qingshou.telephony.models import VoiceCampaign
+    from qingshou.telephony.tasks import run_campaign
 
     if not can(acting_user, "voice.campaign"):
         raise ActionError(_("You may not run voice campaigns."))
@@ -325,37 +342,70 @@ def do_launch_campaign(*, acting_user, creditor, segment: str, script_version, n
     if (template.kind != TemplateKind.VOICE or template.creditor_id != creditor.pk
             or script_version.status != "approved" or not script_version.active):
         raise ActionError({"script": _("Choose an approved, active voice script of this creditor.")})
-    campaign = VoiceCampaign.objects.create(
-        name=(name or "").strip()[:80] or f"{VoiceCampaign.Segment(segment).label} {timezone.localdate():%m-%d}",
-        creditor=creditor, segment=segment, script_version=script_version, created_by=acting_user)
     ids = list(segment_cases(acting_user, creditor, segment).order_by("pk").values_list("pk", flat=True)
                [:CAMPAIGN_MAX_TARGETS])
-    refusals = []
-    for case_id in ids:
-        case = Case.objects.select_for_update().select_related("debtor", "creditor", "assigned_to").get(pk=case_id)
-        party, phone = robot_target(case)
+    campaign = VoiceCampaign.objects.create(
+        name=(name or "").strip()[:80] or f"{VoiceCampaign.Segment(segment).label} {timezone.localdate():%m-%d}",
+        creditor=creditor, segment=segment, script_version=script_version, created_by=acting_user,
+        case_ids=ids, state=VoiceCampaign.State.RUNNING if ids else VoiceCampaign.State.DONE)
+    audit("voice.campaign", actor=acting_user, obj=campaign, segment=segment, script_version_id=script_version.pk,
+          cases=len(ids))
+    if ids:
+        enqueue_on_commit(run_campaign, campaign.pk)
+    return campaign
+
+
+@transaction.atomic(durable=True)
+def do_campaign_chunk(campaign_pk: int) -> bool:
+    """Place the robot calls of the next CAMPAIGN_CHUNK targets; False when the campaign is finished.
+
+    Locks the campaign row first, so two workers never place the same chunk twice."""
+    from qingshou.messaging.actions import sms_context
+    from qingshou.messaging.templates import render
+    from qingshou.telephony.models import VoiceCampaign
+
+    campaign = VoiceCampaign.objects.select_for_update().get(pk=campaign_pk)
+    if campaign.state != VoiceCampaign.State.RUNNING:
+        return False
+    user, version = campaign.created_by, campaign.script_version
+    chunk = campaign.case_ids[campaign.processed:campaign.processed + CAMPAIGN_CHUNK]
+    refusals = list(campaign.refusals)
+    cases = {c.pk: c for c in Case.objects.select_for_update(of=("self",))
+             .select_related("debtor", "creditor", "assigned_to").filter(pk__in=chunk, status=CaseStatus.ACTIVE)
+             .order_by("pk")}
+    targets, debtors = [], set()
+    for case_id in chunk:
+        case = cases.get(case_id)
+        # One robot call per debtor per chunk: the batch decisions below cannot see each other's calls
+        # (later chunks do see them: each chunk commits before the next one is decided).
+        party, phone = robot_target(case) if case is not None and case.debtor_id not in debtors else (None, None)
+        if party is not None:
+            try:
+                script = render(version, sms_context(case, party, acting_user=user))
+            except ActionError:
+                party = None
         if party is None:
             campaign.skipped += 1
             continue
-        try:
-            script = render(script_version, sms_context(case, party, acting_user=acting_user))
-        except ActionError:
-            campaign.skipped += 1
-            continue
-        result = place_call(case, party=party, phone=phone, acting_user=acting_user, channel=Channel.ROBOT,
-                            campaign=campaign, script=script, template_id=script_version.pk)
+        request = call_request(case, party, phone, acting_user=user, channel=Channel.ROBOT, template_id=version.pk)
+        targets.append((case, party, phone, script, request))
+        debtors.add(case.debtor_id)
+    # One batch of queries for the whole chunk's compliance context (the dialer feed's loader).
+    decisions = check_contacts([t[4] for t in targets])
+    for (case, party, phone, script, request), decision in zip(targets, decisions, strict=True):
+        result = place_decided_call(case, party=party, phone=phone, acting_user=user, request=request,
+                                    decision=decision, campaign=campaign, script=script)
         if result.placed:
             campaign.targets += 1
         else:
             campaign.refused += 1
             refusals.append({"case_id": case.pk, "rules": [r.rule for r in result.decision.reasons]})
+    campaign.processed += len(chunk)
     campaign.refusals = refusals[:200]
-    if not campaign.targets:
+    if campaign.processed >= len(campaign.case_ids):
         campaign.state = VoiceCampaign.State.DONE
     campaign.save()
-    audit("voice.campaign", actor=acting_user, obj=campaign, segment=segment, script_version_id=script_version.pk,
-          targets=campaign.targets, refused=campaign.refused, skipped=campaign.skipped)
-    return campaign
+    return campaign.state == VoiceCampaign.State.RUNNING
 
 
 def campaign_progress(campaign) -> dict:
@@ -367,8 +417,14 @@ def campaign_progress(campaign) -> dict:
                     .annotate(n=Count("pk")).order_by("-n"))
     done = states.get(Call.State.COMPLETED, 0) + states.get(Call.State.FAILED, 0)
     total = campaign.targets
-    return {"states": states, "outcomes": outcomes, "done": done, "total": total,
-            "percent": int(100 * done / total) if total else 100}
+    cases = len(campaign.case_ids)
+    placing = campaign.state == campaign.State.RUNNING
+    # Until every target is placed, progress counts targets processed; then calls finished.
+    percent = (int(100 * campaign.processed / cases) if placing and cases
+               else int(100 * done / total) if total else 100)
+    return {"states": states, "outcomes": outcomes, "done": done, "total": total, "cases": cases,
+            "processed": campaign.processed, "placing": placing, "percent": percent,
+            "finished": not placing and done >= total}
 
 
 # --- results files from dialers that take files -------------------------------------------------------

@@ -113,6 +113,8 @@ class VoiceCampaign(models.Model):
     refused = models.PositiveIntegerField(_("refused by compliance"), default=0)
     skipped = models.PositiveIntegerField(_("skipped (no callable number)"), default=0)
     refusals = models.JSONField(default=list, blank=True)   # [{"case_id", "rules"}] of refused targets
+    case_ids = models.JSONField(default=list, blank=True)   # the targets, fixed at launch (scoped by the creator)
+    processed = models.PositiveIntegerField(default=0)      # targets handled so far (placed, refused or skipped)
 
     class Meta:
         verbose_name = _("voice campaign")

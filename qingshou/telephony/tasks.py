@@ -90,3 +90,13 @@ def console_complete_call(call_id: str) -> str:
                             recording=sine_wav(seconds=2.0, freq=rng.choice([392.0, 440.0, 523.0])),
                             recording_type="audio/wav")
     return "completed" if call is not None else "unknown"
+
+
+@retrying_task
+def run_campaign(campaign_pk: int) -> str:
+    """Place a voice campaign's calls, one chunk (one transaction) at a time; resumable after a crash."""
+    from qingshou.telephony.actions import do_campaign_chunk
+
+    while do_campaign_chunk(campaign_pk):
+        pass
+    return "done"

@@ -242,8 +242,8 @@ def campaigns(request):
                 for msg in msgs:
                     form.add_error({"script": "script"}.get(field) if field in ("script", "segment") else None, msg)
         else:
-            messages.success(request, _("Campaign started: %(n)s calls placed, %(r)s refused by compliance.") % {
-                "n": campaign.targets, "r": campaign.refused})
+            messages.success(request, _("Campaign started for %(n)s cases: the calls are placed in the background, "
+                                        "each after its compliance check.") % {"n": len(campaign.case_ids)})
             return redirect("telephony:campaign", pk=campaign.pk)
     creditor_ids = visible_cases(request.user).values("creditor_id")
     rows = VoiceCampaign.objects.filter(creditor_id__in=creditor_ids).select_related("creditor", "created_by")[:50]

@@ -20,6 +20,12 @@ TERMS_POST = rule(403, supervisor=302, admin=302)
 
 def _plan(w, stage="pending_leader"):
     from qingshou.arrangements import actions
+    from qingshou.arrangements.models import RepaymentPlan
+
+    existing = RepaymentPlan.objects.filter(case=w.case, status__in=RepaymentPlan.OPEN).first()
+    if existing is not None and existing.status == stage:
+        return existing
+    RepaymentPlan.objects.filter(case=w.case, status__in=RepaymentPlan.OPEN).update(status="cancelled")
 
     plan = actions.do_propose_plan(w.case, instalments=6, first_payment=Decimal("2000.00"),
                                    start_date=timezone.localdate() + timedelta(days=5), hardship_reason="illness",
@@ -33,6 +39,12 @@ def _plan(w, stage="pending_leader"):
 
 def _offer(w, stage="pending_leader"):
     from qingshou.arrangements import actions
+    from qingshou.arrangements.models import Offer
+
+    existing = Offer.objects.filter(case=w.case, status__in=Offer.OPEN).first()
+    if existing is not None and existing.status == stage:
+        return existing
+    Offer.objects.filter(case=w.case, status__in=Offer.OPEN).update(status="cancelled")
 
     offer = actions.do_propose_offer(w.case, kind="waiver", interest_waived=Decimal("1000.00"), note="矩阵",
                                      acting_user=w.collector)

@@ -73,6 +73,8 @@ WEB = [
              data=lambda w, u: {"template": _version(w, "approved").pk, "case_ids": str(w.case.pk)}),
     Endpoint("messaging:batch", "get", BULK, kwargs=_batch_kwargs),
     # Gateway callbacks: signed by the gateway, never by a session; a logged-in browser is refused (audited).
-    Endpoint("sms_hooks:receipt", "post", rule(403), data=lambda w, u: {"message_id": "x", "status": "DELIVERED"}),
-    Endpoint("sms_hooks:inbound", "post", rule(403), data=lambda w, u: {"phone": "13800000000", "text": "TD"}),
+    Endpoint("sms_hooks:receipt", "post", rule(403), data=lambda w, u: {"message_id": "x", "status": "DELIVERED"},
+             public=True),
+    Endpoint("sms_hooks:inbound", "post", rule(403), data=lambda w, u: {"phone": "13800000000", "text": "TD"},
+             public=True),
 ]

@@ -275,3 +275,33 @@ def lock_key_share(model, ids) -> None:
     table = connection.ops.quote_name(model._meta.db_table)
     with connection.cursor() as cur:
         cur.execute(f"SELECT 1 FROM {table} WHERE id = ANY(%s) FOR KEY SHARE", [ids])  # noqa: S608
+
+
+def update_rows(model, columns, rows) -> None:
+    """UPDATE rows by primary key: ``rows`` are tuples ``(pk, *values)`` in the order of ``columns`` (attnames),
+    values in their stored form. PostgreSQL: COPY into a temporary table, then one UPDATE … FROM; others:
+    executemany. (bulk_update's CASE WHEN per field costs seconds per thousand rows.)"""
+    if not rows:
+        return
+    conn = connections[DEFAULT_DB_ALIAS]
+    qn = conn.ops.quote_name
+    fields = [model._meta.get_field(a) if a != "pk" else model._meta.pk for a in columns]
+    table = qn(model._meta.db_table)
+    pk_col = qn(model._meta.pk.column)
+    with conn.cursor() as cur:
+        if conn.vendor == "postgresql":
+            tmp = qn(f"_intake_upd_{model._meta.db_table}")
+            defs = ", ".join(f"{qn(f.column)} {f.db_type(conn)}" for f in fields)
+            cur.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {tmp} (_pk bigint PRIMARY KEY, {defs}) "
+                        "ON COMMIT DROP")
+            cur.execute(f"TRUNCATE {tmp}")
+            cols = ", ".join(qn(f.column) for f in fields)
+            with cur.cursor.copy(f"COPY {tmp} (_pk, {cols}) FROM STDIN") as cp:
+                for row in rows:
+                    cp.write_row(row)
+            sets = ", ".join(f"{qn(f.column)} = t.{qn(f.column)}" for f in fields)
+            cur.execute(f"UPDATE {table} SET {sets} FROM {tmp} t WHERE {table}.{pk_col} = t._pk")  # noqa: S608
+        else:
+            sets = ", ".join(f"{qn(f.column)} = %s" for f in fields)
+            cur.executemany(f"UPDATE {table} SET {sets} WHERE {pk_col} = %s",  # noqa: S608
+                            [(*row[1:], row[0]) for row in rows])

@@ -382,9 +382,9 @@ class _Loader:
         try:
             for t in (t_debtor, t_party, t_phone, t_address, t_case):
                 t.flush()
-            if upd_cases:
-                Case.objects.bulk_update(upd_cases, ["placement", "dpd", "bucket", "status", *CASE_MONEY],
-                                         batch_size=1000)
+            fast.update_rows(Case, ["placement_id", "dpd", "bucket", "status", *CASE_MONEY], [
+                (c.pk, c.placement_id, c.dpd, c.bucket, c.status, *(getattr(c, f) for f in CASE_MONEY))
+                for c in upd_cases])
             t_snapshot.flush()
             CaseStatusChange.objects.bulk_create(status_changes, batch_size=BATCH_SIZE)
             t_event.flush()

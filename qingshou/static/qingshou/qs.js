@@ -54,9 +54,8 @@
     if (t.classList && (t.classList.contains("row-check") || t.classList.contains("check-all"))) syncSelection();
   });
 
-  // The call button of the contact pre-check. No dialer is connected yet (it arrives with the
-  // telephony integration): the button only takes the collector to the outcome field to log the
-  // call they dial by hand. It is disabled (server-side) while the compliance check refuses.
+  // The call button of the contact pre-check: it takes the collector to the outcome field to log a
+  // call dialled by hand (click-to-call through the dialer is the "拨打" button beside each number). It is disabled (server-side) while the compliance check refuses.
   document.addEventListener("click", function (ev) {
     var btn = ev.target && ev.target.closest ? ev.target.closest("#call-btn") : null;
     if (!btn || btn.disabled) return;

@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
-from qingshou.core.demo import DEFAULT_CASES, DEFAULT_SEED, DemoRefused, ensure_empty, generate
+from qingshou.core.demo import DEFAULT_CASES, DEFAULT_SEED, DemoRefused, ensure_empty, generate, load_area_demos
 
 MAX_CASES = 200_000
 CTX = "demo summary"  # message context: these short words are translated for this table only
@@ -90,6 +90,12 @@ class Command(BaseCommand):
             result = generate(cases=cases, seed=seed, progress=progress)
         except DemoRefused:
             raise CommandError(self.refusal()) from None
+
+        def area_done(name, seconds):
+            if verbosity >= 2:
+                self.stdout.write(f"  {name}: {seconds:.1f} s")
+
+        load_area_demos(log=area_done)
         if verbosity < 1:
             return
         self.stdout.write(

@@ -39,6 +39,8 @@ class Command(BaseCommand):
         summary = {name: {k: getattr(r, k) for k in ("recovered", "contacts", "right_party", "promises", "kept",
                                                        "broken", "refused", "breaches", "engine_calls")}
                    for name, r in report["results"].items()}
+        if "score" in report["results"]:
+            summary["score"]["retrains"] = report["results"]["score"].retrains
         model = {k: v for k, v in (report["model"] or {}).items()}
         (out / f"simulation-seed{cfg.seed}.json").write_text(json.dumps(
             {"cases": cfg.cases, "days": cfg.days, "capacity": cfg.capacity, "seed": cfg.seed, "results": summary,
