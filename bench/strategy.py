@@ -1,7 +1,8 @@
 # ruff: noqa: S608, S108 - a benchmark building SQL from its own constants
 """Strategy benchmark: `make bench-strategy`.
 
-BENCH_STRATEGY_SIZES="100000 1000000" (open cases). PostgreSQL only, in a scratch database
+BENCH_STRATEGY_SIZES="100000 1000000" (open cases); BENCH_STRATEGY_REUSE=1 keeps the database and, for a size
+that is already generated, only resets it (seconds instead of minutes). PostgreSQL only, in a scratch database
 `qingshou_bench_strategy` on PGHOST (dropped and re-created). For each size, generates the portfolio set-based
 (INSERT … SELECT FROM generate_series into the real tables: debtors, cases, a template debtor's encrypted ID
 reused; 10 teams of 20 collectors; 97% of cases assigned, 3% new and unassigned; 5% with a pending promise,
@@ -122,13 +123,54 @@ def generate(n, debtor_tpl, case_tpl):
     return time.perf_counter() - t0
 
 
+def database_exists():
+    import psycopg
+
+    with psycopg.connect(host=os.environ.get("PGHOST", "127.0.0.1"), user=os.environ.get("PGUSER", "postgres"),
+                         password=os.environ.get("PGPASSWORD") or None, dbname="postgres") as c:
+        return c.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DBNAME]).fetchone() is not None
+
+
+def existing_world():
+    from qingshou.portfolio.models import Case
+
+    case = Case.objects.get(account_number="TPL")
+    return case.debtor_id, case.pk
+
+
+def generated_cases():
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT count(*) FROM portfolio_case WHERE id > {OFFSET}")
+        return cur.fetchone()[0]
+
+
+def reset(n):
+    """BENCH_STRATEGY_REUSE=1: put an already generated portfolio of n cases back as generate() left it (the
+    3% new cases unassigned again, no states, runs or history), instead of generating it again."""
+    from django.db import connection
+
+    t0 = time.perf_counter()
+    with connection.cursor() as cur:
+        cur.execute("TRUNCATE strategy_casestrategy, strategy_strategyrun, portfolio_assignment, portfolio_caseevent, "
+                    "core_auditlog")
+        cur.execute(f"UPDATE portfolio_case SET assigned_to_id = NULL, team_id = NULL, assigned_at = NULL, "
+                    f"first_contact_at = NULL, last_contact_at = NULL "
+                    f"WHERE id > {OFFSET} AND (id - {OFFSET}) % 100 < 3")
+        cur.execute("VACUUM ANALYZE portfolio_case")
+    return time.perf_counter() - t0
+
+
 def main():
     os.environ.update({"DB": "postgres", "PGDATABASE": DBNAME, "DB_CONN_MAX_AGE": "0",
                        "DJANGO_SETTINGS_MODULE": "qingshou.settings", "STRATEGY_INCREMENTAL": "0",
                        "STRATEGY_DEFAULT_CAPACITY": os.environ.get("STRATEGY_DEFAULT_CAPACITY", "100000")})
     os.environ.setdefault("QINGSHOU_VAR_DIR", "/tmp/qingshou-bench-strategy")
     os.environ.setdefault("STRATEGY_RUN_PROCESSES", "2")  # this machine has 2 cores
-    pg_admin([f'DROP DATABASE IF EXISTS "{DBNAME}" WITH (FORCE)', f'CREATE DATABASE "{DBNAME}"'])
+    reuse = os.environ.get("BENCH_STRATEGY_REUSE") == "1" and database_exists()
+    if not reuse:
+        pg_admin([f'DROP DATABASE IF EXISTS "{DBNAME}" WITH (FORCE)', f'CREATE DATABASE "{DBNAME}"'])
     import django
 
     django.setup()
@@ -137,10 +179,11 @@ def main():
     call_command("migrate", verbosity=0)
     from qingshou.strategy.actions import run_strategy
 
-    debtor_tpl, case_tpl = setup_world()
+    debtor_tpl, case_tpl = existing_world() if reuse else setup_world()
     results = []
     for n in SIZES:
-        gen = generate(n, debtor_tpl, case_tpl)
+        reused = reuse and generated_cases() == n
+        gen = reset(n) if reused else generate(n, debtor_tpl, case_tpl)
         t0 = time.perf_counter()
         run, ran = run_strategy(trigger="bench", mode="capacity")
         total = time.perf_counter() - t0
@@ -149,7 +192,8 @@ def main():
         StrategyRun.objects.filter(pk=run.pk).delete()  # the next size runs again for the same day
         row = {"cases": n, "generate_s": round(gen, 1), "run_s": round(total, 1),
                "evaluate_s": run.report.get("seconds_evaluate"), "evaluated": run.cases, "assigned": run.assigned,
-               "per_case_us": round(total / n * 1e6, 1)}
+               "per_case_us": round(total / n * 1e6, 1),
+               "reused": reused, "load_avg": round(os.getloadavg()[0], 1)}
         print(json.dumps(row), flush=True)
         results.append(row)
     print("\n| open cases | generate (s) | full run (s) | of which facts+score+rules+upsert (s) | assigned | µs/case |")

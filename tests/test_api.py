@@ -533,6 +533,7 @@ EXPECTED_OPERATIONS = {
     ("GET", "/api/v1/promises"),
     ("POST", "/api/v1/cases/{case_id}/promises"),
     ("POST", "/api/v1/cases/{case_id}/promises/{promise_id}/cancel"),
+    ("POST", "/api/v1/cases/{case_id}/leads"),
     ("GET", "/api/v1/outcomes"),
     ("GET", "/api/v1/me"),
     ("GET", "/api/v1/dialer/next"),

@@ -35,7 +35,7 @@ USERNAMES = (
 @pytest.fixture
 def demo(db):
     out = StringIO()
-    call_command("demo", "--cases", str(N), stdout=out)
+    call_command("demo", "--cases", str(N), "--core-only", stdout=out)
     return out.getvalue()
 
 
@@ -319,3 +319,14 @@ def test_same_seed_same_data(db):
     assert written.counts["cases"] == Case.objects.count() == 60
     assert written.counts["contacts"] == ContactAttempt.objects.count()
     assert written.counts["phones"] == Phone.objects.count()
+
+
+def test_full_demo_fills_every_area(db):
+    """What `make run` loads: the core demo, then each area's demo data on top of it."""
+    from django.apps import apps
+
+    call_command("demo", "--cases", "300", stdout=StringIO())
+    for label, model in [("messaging", "TemplateVersion"), ("letters", "Letter"), ("arrangements", "RepaymentPlan"),
+                         ("arrangements", "CreditorTerms"), ("telephony", "Recording"),
+                         ("strategy", "CaseStrategy"), ("strategy", "StrategyRun")]:
+        assert apps.get_model(label, model).objects.exists(), f"{label}.{model} is empty after the demo"

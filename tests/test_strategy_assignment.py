@@ -71,6 +71,37 @@ def test_team_and_creditor_restriction():
         plan_assignment(cases(1), slots(), mode="nope", large_balance=0)
 
 
+@pytest.mark.parametrize("mode", ["capacity", "round_robin"])
+def test_fast_planner_makes_exactly_the_choices_of_the_simple_loop(mode, monkeypatch):
+    """The heap planner (capacity, round_robin) against the plain per-case loop, on random portfolios with
+    teams, served creditors, team pools, seniors, large balances, uneven loads and full collectors."""
+    import random
+
+    from qingshou.strategy import assignment
+
+    def world(seed):
+        rnd = random.Random(seed)
+        slots = [Slot(u, rnd.choice((10, 20, 30)), rnd.choice((0, 1, 5, 20, 40)), load=rnd.randint(0, 12),
+                      senior=rnd.random() < 0.3) for u in range(1, rnd.randint(2, 25))]
+        cs = [CaseToAssign(case_id=i, creditor_id=rnd.choice((1, 2, 3)), balance=float(rnd.choice((800, 20000, 60000,
+                           60000, 90000))), team_id=rnd.choice((None, None, None, 10, 30, 40)))
+              for i in range(1, rnd.randint(1, 400))]
+        return cs, slots, rnd.choice(({}, {1: {20}}, {2: {10, 30}, 3: {40}}))
+
+    both = 0
+    for seed in range(60):
+        cs, slots, served = world(seed)
+        fast = plan_assignment(cs, slots, mode=mode, large_balance=50000, team_creditors=served)
+        cs, slots, served = world(seed)
+        with monkeypatch.context() as m:
+            m.setattr(assignment, "_HEAP_MODES", ())
+            simple = plan_assignment(cs, slots, mode=mode, large_balance=50000, team_creditors=served)
+        assert fast.assign == simple.assign, seed
+        assert fast.unassigned == simple.unassigned, seed
+        both += bool(fast.assign and fast.unassigned)
+    assert both >= 10  # the portfolios do exercise collectors running full
+
+
 @pytest.mark.django_db
 def test_auto_assign_respects_served_creditors_and_writes_history(world, settings):
     settings.STRATEGY_ASSIGNMENT_MODE = "capacity"

@@ -16,6 +16,7 @@ or above the large-balance threshold go to senior collectors when an eligible se
 
 from __future__ import annotations
 
+import heapq
 from collections import defaultdict
 from dataclasses import dataclass, field
 from operator import attrgetter
@@ -70,6 +71,9 @@ def plan_assignment(cases: list[CaseToAssign], slots: list[Slot], *, mode: str, 
     by_user = {s.user_id: s for s in slots}
     all_teams = list(by_team)
     plan = Plan()
+    if mode in _HEAP_MODES:
+        return _plan_by_heaps(cases, by_team, all_teams, mode=mode, large_balance=large_balance,
+                              team_creditors=team_creditors, plan=plan)
     # Large balances first, so seniors' room goes to them.
     for c in sorted(cases, key=lambda c: (-c.balance, c.case_id)):
         teams = [c.team_id] if c.team_id else team_creditors.get(c.creditor_id, all_teams)
@@ -93,4 +97,62 @@ def plan_assignment(cases: list[CaseToAssign], slots: list[Slot], *, mode: str, 
         chosen.given += 1
         chosen.ratio = chosen.load / max(chosen.capacity, 1)
         plan.assign[c.case_id] = chosen.user_id
+    return plan
+
+
+_HEAP_MODES = ("capacity", "round_robin")
+
+
+def _plan_by_heaps(cases, by_team, all_teams, *, mode, large_balance, team_creditors, plan: Plan) -> Plan:
+    """The same choices as the loop above for the modes without per-case filters, in O(log n) per case.
+
+    Each distinct group of eligible collectors (the teams a case may go to, seniors only or all) gets a heap of
+    (key, user_id, stamp, slot), key = ratio (capacity) or given (round_robin), as in `min(..., key=...)`. A slot
+    chosen gets a new stamp and a new entry in every heap it belongs to; stale entries and full slots are
+    dropped when they reach the top (a slot never gets room again within a plan).
+    """
+    heaps: dict[tuple, list] = {}
+    member_of: dict[int, list[list]] = defaultdict(list)
+    stamp: dict[int, int] = defaultdict(int)
+    by_ratio = mode == "capacity"
+
+    def heap_for(teams, seniors_only):
+        key = (tuple(teams), seniors_only)
+        heap = heaps.get(key)
+        if heap is None:
+            members = [s for t in teams for s in by_team.get(t, ()) if s.load < s.capacity
+                       and (s.senior or not seniors_only)]
+            heap = [((s.ratio if by_ratio else s.given), s.user_id, stamp[s.user_id], s) for s in members]
+            heapq.heapify(heap)
+            heaps[key] = heap
+            for s in members:
+                member_of[s.user_id].append(heap)
+        return heap
+
+    def top(heap):
+        while heap:
+            _, uid, st, s = heap[0]
+            if st == stamp[uid] and s.load < s.capacity:
+                return s
+            heapq.heappop(heap)
+        return None
+
+    for c in sorted(cases, key=lambda c: (-c.balance, c.case_id)):
+        teams = [c.team_id] if c.team_id else team_creditors.get(c.creditor_id, all_teams)
+        chosen = top(heap_for(teams, True)) if c.balance >= large_balance else None
+        if chosen is None:
+            chosen = top(heap_for(teams, False))
+        if chosen is None:
+            plan.unassigned.append(c.case_id)
+            continue
+        chosen.load += 1
+        chosen.given += 1
+        chosen.ratio = chosen.load / max(chosen.capacity, 1)
+        uid = chosen.user_id
+        stamp[uid] += 1
+        if chosen.load < chosen.capacity:
+            entry = ((chosen.ratio if by_ratio else chosen.given), uid, stamp[uid], chosen)
+            for heap in member_of[uid]:
+                heapq.heappush(heap, entry)
+        plan.assign[c.case_id] = uid
     return plan

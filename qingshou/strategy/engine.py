@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import io
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, namedtuple
 from dataclasses import dataclass, field
+from dataclasses import fields as dataclass_fields
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
@@ -63,7 +64,9 @@ _PG_CASES_SQL = """
 SELECT c.id, c.bucket, c.dpd, c.total_due::float8, c.product, COALESCE(d.region, ''), c.creditor_id,
        %(today)s::date - (c.last_contact_at AT TIME ZONE %(tz)s)::date,
        %(today)s::date - (c.assigned_at AT TIME ZONE %(tz)s)::date, c.debtor_id
-FROM {case} c JOIN {debtor} d ON d.id = c.debtor_id
+FROM {case} c
+-- one primary-key look-up per case: a plain join hashes the whole debtor table for every chunk
+JOIN LATERAL (SELECT d.region FROM {debtor} d WHERE d.id = c.debtor_id OFFSET 0) d ON true
 WHERE c.id >= %(lo)s AND c.id < %(hi)s AND c.status IN ('active', 'legal')
 ORDER BY c.id
 """
@@ -77,7 +80,9 @@ def _case_rows(case_filter: Q | None, pk_range, today: date, tz) -> list[tuple]:
 
     if pk_range is not None and connection.vendor == "postgresql":
         sql = _PG_CASES_SQL.format(case=Case._meta.db_table, debtor=Debtor._meta.db_table)
-        with connection.cursor() as cur:
+        with transaction.atomic(), connection.cursor() as cur:
+            # Costed high (one index look-up per row), the query would be JIT-compiled each time: slower here.
+            cur.execute("SET LOCAL jit = off")
             cur.execute(sql, {"today": today, "tz": timezone.get_current_timezone_name(), "lo": pk_range[0],
                               "hi": pk_range[1]})
             return cur.fetchall()
@@ -91,9 +96,14 @@ def _case_rows(case_filter: Q | None, pk_range, today: date, tz) -> list[tuple]:
                 "assigned_at", "debtor_id")]
 
 
-def build_facts(case_filter: Q | None, today: date, now: datetime, *, pk_range=None) -> list[CaseFacts]:
+def build_facts(case_filter: Q | None, today: date, now: datetime, *, pk_range=None, light: bool = False
+                ) -> list[CaseFacts]:
     """CaseFacts (score None) of the open cases matching `case_filter` (a Q on portfolio.Case) or, faster,
-    with primary keys in `pk_range` = (lo, hi) (hi excluded)."""
+    with primary keys in `pk_range` = (lo, hi) (hi excluded).
+
+    light=True returns `FactRow` named tuples instead (same attributes, about 10x cheaper to build than the
+    frozen dataclass): what the run uses internally for rules and scoring."""
+    make = _fact_row if light else _case_facts
     from qingshou.contact.models import ContactAttempt
     from qingshou.payments.models import Payment, Promise
     from qingshou.portfolio.models import CaseHold, Phone
@@ -140,24 +150,39 @@ def build_facts(case_filter: Q | None, today: date, now: datetime, *, pk_range=N
         last_contact_any = {cid: _day_diff(today, m, tz) for cid, m in ContactAttempt.objects.filter(rng)
                             .values("case_id").annotate(m=Max("started_at")).values_list("case_id", "m")}
     out = []
+    append = out.append
+    empty = frozenset()
     for pk, bucket, dpd, balance, product, region, creditor_id, since_contact, since_assigned, debtor_id in rows:
         f = flags.get(pk)
-        ptotal, pvalid, pinvalid = phones.get(debtor_id, (0, 0, 0))
+        ptotal, pvalid, pinvalid = phones.get(debtor_id, _NO_PHONES)
         if ptotal and pinvalid == ptotal:
             f = (f or set()) | {"lost_contact"}
         d = due.get(pk)
-        pay_n, pay_s = pays.get(pk, (0, 0.0))
-        c_n, c_rpc = contacts.get(pk, (0, 0))
-        out.append(CaseFacts(
-            case_id=pk, bucket=bucket, dpd=dpd, balance=balance, product=product, region=region,
-            creditor_id=creditor_id, flags=frozenset(f) if f else frozenset(), open_promise=d is not None,
-            promise_due_in_days=(d - today).days if d is not None else None,
-            broken_promises_90d=broken.get(pk, 0), kept_promises_90d=kept.get(pk, 0),
-            payments_90d=pay_n, paid_amount_90d=pay_s, contacts_30d=c_n, right_party_contacts_30d=c_rpc,
-            days_since_contact=since_contact if since_contact is not None else last_contact_any.get(pk),
-            days_since_assigned=since_assigned, phones_valid=pvalid, phones_total=ptotal,
-        ))
+        pay_n, pay_s = pays.get(pk, _NO_PAYMENTS)
+        c_n, c_rpc = contacts.get(pk, _NO_CONTACTS)
+        # positional, in the field order of CaseFacts (see _FACT_FIELDS)
+        append(make((pk, bucket, dpd, balance, product, region, creditor_id, None,
+                     frozenset(f) if f else empty, d is not None, (d - today).days if d is not None else None,
+                     broken.get(pk, 0), kept.get(pk, 0), pay_n, pay_s, c_n, c_rpc,
+                     since_contact if since_contact is not None else last_contact_any.get(pk),
+                     since_assigned, pvalid, ptotal)))
     return out
+
+
+_FACT_FIELDS = tuple(f.name for f in dataclass_fields(CaseFacts))
+# A CaseFacts look-alike for the hot path: the same attribute names (rules and scores read attributes only),
+# built from a tuple without the per-field object.__setattr__ of a frozen dataclass.
+FactRow = namedtuple("FactRow", _FACT_FIELDS)
+_SCORE_AT = _FACT_FIELDS.index("score")
+_NO_PHONES, _NO_PAYMENTS, _NO_CONTACTS = (0, 0, 0), (0, 0.0), (0, 0)
+
+
+def _fact_row(values: tuple) -> FactRow:
+    return tuple.__new__(FactRow, values)
+
+
+def _case_facts(values: tuple) -> CaseFacts:
+    return CaseFacts(*values)
 
 
 @dataclass
@@ -281,7 +306,7 @@ def _evaluate_chunks(chunks, today, now, champion, decide, exp, decide_challenge
     from qingshou.strategy.models import CaseStrategy
 
     for q, pk_range in chunks:
-        facts = build_facts(q, today, now, pk_range=pk_range)
+        facts = build_facts(q, today, now, pk_range=pk_range, light=True)
         if not facts:
             continue
         scores = score_facts(facts)
@@ -289,16 +314,21 @@ def _evaluate_chunks(chunks, today, now, champion, decide, exp, decide_challenge
         old = dict(CaseStrategy.objects.filter(case_id__gte=facts[0].case_id, case_id__lte=facts[-1].case_id)
                    .values_list("case_id", "treatment"))
         rows = []
-        set_score = object.__setattr__  # the facts were built just above and are ours: fill in the score in place
+        append = rows.append
+        moves, by_rule, by_arm = result.moves, result.by_rule, result.by_arm
+        champion_id, exp_id = champion.pk, (exp.pk if exp else None)
+        new_row, at = tuple.__new__, _SCORE_AT
         for f, s in zip(facts, scores, strict=True):
-            set_score(f, "score", s)   # (dataclasses.replace would build every CaseFacts twice: 2x slower)
-            arm = arm_for(f.case_id, exp.pk, share) if exp else CHAMPION
-            t = decide_challenger(f) if arm == CHALLENGER else decide(f)
-            version_id = exp.challenger_id if arm == CHALLENGER else champion.pk
-            rows.append((f.case_id, t.code, t.priority, s, arm, version_id, exp.pk if exp else None, t.rule_id))
-            result.moves[old.get(f.case_id, "")][t.code] += 1
-            result.by_rule[t.rule_id] += 1
-            result.by_arm[arm] += 1
+            f = new_row(FactRow, (*f[:at], s, *f[at + 1:]))  # the same facts, now with their score
+            cid = f.case_id
+            if exp is not None and arm_for(cid, exp_id, share) == CHALLENGER:
+                arm, t, version_id = CHALLENGER, decide_challenger(f), exp.challenger_id
+            else:
+                arm, t, version_id = CHAMPION, decide(f), champion_id
+            append((cid, t.code, t.priority, s, arm, version_id, exp_id, t.rule_id))
+            moves[old.get(cid, "")][t.code] += 1
+            by_rule[t.rule_id] += 1
+            by_arm[arm] += 1
         if writer:
             writer.submit(rows, now, today)
         else:
@@ -344,6 +374,9 @@ def _copy_upsert(rows, now, today):
         buf.write(f"{c}\t{t}\t{p}\t{'\\N' if s is None else float(s)!r}\t{a}\t{v}\t{'\\N' if e is None else e}"
                   f"\t{r}\t{stamp}\t{day}\n")
     with transaction.atomic(), connection.cursor() as cur:
+        # The states are recomputable from the facts: no need to wait for the WAL flush of each chunk. (A crash
+        # loses at most the last chunks' states, never the order: the run's final commit flushes them all.)
+        cur.execute("SET LOCAL synchronous_commit = off")
         cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS _cs_in (LIKE {table}) ON COMMIT DROP")
         cur.execute("TRUNCATE _cs_in")
         with cur.cursor.copy(f"COPY _cs_in ({cols}) FROM STDIN") as copy:

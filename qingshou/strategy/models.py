@@ -89,7 +89,10 @@ class CaseStrategy(models.Model):
     score = models.FloatField(_("score"), null=True, blank=True)
     arm = models.CharField(_("arm"), max_length=10, default="champion")
     version = models.ForeignKey(StrategyVersion, on_delete=models.PROTECT, related_name="+")
-    experiment = models.ForeignKey(Experiment, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # no index of its own: casestrategy_exp_arm (experiment, arm) serves look-ups by experiment, and every
+    # index costs the nightly upsert of every row
+    experiment = models.ForeignKey(Experiment, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                                   db_index=False)
     rule_id = models.CharField(_("rule"), max_length=64)
     evaluated_at = models.DateTimeField(_("evaluated"))
     business_date = models.DateField(_("business date"))

@@ -57,6 +57,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
+            "--core-only", action="store_true",
+            help="Only the office, cases and their history; skip the areas' demo data (templates, letters, "
+                 "plans, skip tracing, recordings, strategy run).",
+        )
+        parser.add_argument(
             "--cases",
             type=int,
             default=DEFAULT_CASES,
@@ -69,7 +74,7 @@ class Command(BaseCommand):
             help=f"Random seed; the same seed gives the same debtors (default {DEFAULT_SEED}).",
         )
 
-    def handle(self, *, cases, seed, verbosity, **options):
+    def handle(self, *, cases, seed, verbosity, core_only=False, **options):
         if not 1 <= cases <= MAX_CASES:
             raise CommandError(_("--cases must be between 1 and %(max)s.") % {"max": f"{MAX_CASES:,}"})
 
@@ -95,7 +100,8 @@ class Command(BaseCommand):
             if verbosity >= 2:
                 self.stdout.write(f"  {name}: {seconds:.1f} s")
 
-        load_area_demos(log=area_done)
+        if not core_only:
+            load_area_demos(log=area_done)
         if verbosity < 1:
             return
         self.stdout.write(
