@@ -196,11 +196,12 @@ def main():
                "reused": reused, "load_avg": round(os.getloadavg()[0], 1)}
         print(json.dumps(row), flush=True)
         results.append(row)
-    print("\n| open cases | generate (s) | full run (s) | of which facts+score+rules+upsert (s) | assigned | µs/case |")
-    print("|---:|---:|---:|---:|---:|---:|")
+    print("\n| open cases | generate (s) | full run (s) | of which facts+score+rules+upsert (s) | assigned | µs/case "
+          "| load |")
+    print("|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
         print(f"| {r['cases']:,} | {r['generate_s']} | {r['run_s']} | {r['evaluate_s']} | {r['assigned']:,} "
-              f"| {r['per_case_us']} |")
+              f"| {r['per_case_us']} | {r['load_avg']} |")
 
 
 if __name__ == "__main__":
