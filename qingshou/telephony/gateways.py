@@ -17,14 +17,10 @@ X-Signature = hex HMAC-SHA256(secret, timestamp + "\\n" + nonce + "\\n" + raw bo
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import io
 import json
 import math
-import secrets
 import struct
-import time
 import urllib.error
 import urllib.request
 import wave
@@ -32,19 +28,16 @@ from dataclasses import asdict, dataclass
 
 from django.conf import settings
 
-
-class GatewayError(Exception):
-    def __init__(self, code: str, message: str = ""):
-        super().__init__(f"{code}: {message}" if message else code)
-        self.code = code
-
-
-class RetryableError(GatewayError):
-    """Try again later: the gateway is down or overloaded (5xx / 429), or the request timed out."""
-
-
-class PermanentError(GatewayError):
-    """Never retry: the request is wrong (4xx) or the gateway is not configured."""
+from qingshou.core.signedhttp import (  # noqa: F401 (re-exported for the adapters' users)
+    GatewayError,
+    PermanentError,
+    RetryableError,
+    json_object,
+    post_signed_json,
+    signature,
+    signed_headers,
+    verify,
+)
 
 
 @dataclass
@@ -55,32 +48,6 @@ class Originate:
     number: str
     callback_url: str
     script: str = ""             # robot calls: the rendered voice script (text-to-speech on the gateway)
-
-
-# --- signing --------------------------------------------------------------------------------------
-
-def signature(secret: str, timestamp: str, nonce: str, body: bytes) -> str:
-    message = timestamp.encode() + b"\n" + nonce.encode() + b"\n" + body
-    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
-
-
-def signed_headers(secret: str, app_id: str, body: bytes) -> dict[str, str]:
-    timestamp = str(int(time.time()))
-    nonce = secrets.token_hex(12)
-    return {"Content-Type": "application/json; charset=utf-8", "X-App-Id": app_id, "X-Timestamp": timestamp,
-            "X-Nonce": nonce, "X-Signature": signature(secret, timestamp, nonce, body)}
-
-
-def verify(secret: str, headers, body: bytes, *, max_skew: int, now: float | None = None) -> bool:
-    """True when the headers carry a valid, fresh signature of `body`."""
-    if not secret:
-        return False
-    timestamp, nonce, sig = headers.get("X-Timestamp", ""), headers.get("X-Nonce", ""), headers.get("X-Signature", "")
-    if not (timestamp and nonce and sig) or not timestamp.isdigit():
-        return False
-    if abs((now if now is not None else time.time()) - int(timestamp)) > max_skew:
-        return False
-    return hmac.compare_digest(signature(secret, timestamp, nonce, body), sig)
 
 
 # --- synthetic audio --------------------------------------------------------------------------------
@@ -132,21 +99,8 @@ class HttpBackend:
         if not self.url or not self.secret:
             raise PermanentError("not_configured", "TELEPHONY_GATEWAY_URL and TELEPHONY_APP_SECRET must be set")
         body = json.dumps(asdict(call), ensure_ascii=False, separators=(",", ":")).encode()
-        request = urllib.request.Request(self.url + "/calls/originate", data=body, method="POST",  # noqa: S310
-                                         headers=signed_headers(self.secret, self.app_id, body))
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310 (configured URL)
-                payload = _json(response.read())
-        except urllib.error.HTTPError as exc:
-            payload = _json(exc.read())
-            code = str(payload.get("code") or f"http_{exc.code}")
-            if exc.code >= 500 or exc.code == 429:
-                raise RetryableError(code, str(payload.get("message", ""))) from exc
-            raise PermanentError(code, str(payload.get("message", ""))) from exc
-        except TimeoutError as exc:
-            raise RetryableError("timeout") from exc
-        except urllib.error.URLError as exc:
-            raise RetryableError("connection", str(exc.reason)) from exc
+        payload = post_signed_json(self.url + "/calls/originate", body, secret=self.secret,
+                                   app_id=self.app_id, timeout=self.timeout)
         gateway_call_id = payload.get("gateway_call_id")
         if payload.get("code") != "OK" or not gateway_call_id:
             raise PermanentError(str(payload.get("code") or "bad_response"), str(payload.get("message", "")))
@@ -175,14 +129,6 @@ def fetch_recording(url: str, *, max_bytes: int, timeout: float) -> tuple[bytes,
     if not data:
         raise PermanentError("empty")
     return data, content_type
-
-
-def _json(raw: bytes) -> dict:
-    try:
-        value = json.loads(raw.decode("utf-8") or "{}")
-    except (UnicodeDecodeError, ValueError):
-        return {}
-    return value if isinstance(value, dict) else {}
 
 
 BACKENDS = {"console": ConsoleBackend, "http": HttpBackend}
