@@ -94,6 +94,11 @@ def test_diff_names_added_removed_changed_fields():
     lines = " ".join(changes["promise-due"].lines)
     assert "优先级：0 → 3" in lines and "条件 距承诺到期天数 ≤：0 → 1" in lines
     assert "hold" not in changes
+    assert "外访" in " ".join(changes["vip"].lines)  # treatments by their Chinese names, not codes
+    changed = [{**r, "treatment": "robot_call"} if r["id"] == "promise-due" else r for r in old]
+    with translation.override("zh-hans"):
+        (change,) = diff_rules(old, changed)
+    assert "处置：人工电催 → 机器人电催" in change.lines
 
 
 # --- versions, rollback, experiments --------------------------------------------------------------

@@ -33,6 +33,12 @@ def fmt_value(v) -> str:
     return str(v)
 
 
+def _treatment(code) -> str:
+    from qingshou.strategy.models import TREATMENT_LABELS
+
+    return str(TREATMENT_LABELS.get(code, code))
+
+
 def diff_rules(old: list[dict], new: list[dict]) -> list[RuleChange]:
     old_by = {r.get("id"): (i, r) for i, r in enumerate(old)}
     new_by = {r.get("id"): (i, r) for i, r in enumerate(new)}
@@ -45,15 +51,16 @@ def diff_rules(old: list[dict], new: list[dict]) -> list[RuleChange]:
             conds = "，".join(f"{condition_label(k)} {fmt_value(v)}" for k, v in when.items()) or _("(no conditions)")
             out.append(RuleChange("added", rid, r.get("label", ""), [
                 _("position %(n)s: when %(conds)s → %(t)s, priority %(p)s") % {
-                    "n": i + 1, "conds": conds, "t": r.get("treatment"), "p": r.get("priority")}]))
+                    "n": i + 1, "conds": conds, "t": _treatment(r.get("treatment")), "p": r.get("priority")}]))
             continue
         j, o = old_by[rid]
         lines = []
         for f in FIELDS:
             if o.get(f) != r.get(f):
                 names = {"label": _("name"), "treatment": _("treatment"), "priority": _("priority")}
-                lines.append(_("%(field)s: %(old)s → %(new)s") % {"field": names[f], "old": fmt_value(o.get(f)),
-                                                                   "new": fmt_value(r.get(f))})
+                show = _treatment if f == "treatment" else fmt_value
+                lines.append(_("%(field)s: %(old)s → %(new)s") % {"field": names[f], "old": show(o.get(f)),
+                                                                   "new": show(r.get(f))})
         ow, nw = o.get("when") or {}, r.get("when") or {}
         for k in sorted(set(ow) | set(nw)):
             name = condition_label(k)
