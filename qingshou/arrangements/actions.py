@@ -183,18 +183,26 @@ def do_add_plan_document(plan, *, file, acting_user) -> PlanDocument:
     return add_document(plan, file=file, acting_user=acting_user)
 
 
+def _record_step(case, acting_user, *, approve: bool, comment: str, plan=None, offer=None) -> tuple[str, str]:
+    """One reviewer's decision on a plan or an offer: checks the reviewer, requires a reason for a rejection,
+    and stores the ApprovalStep. Returns the stage decided and the cleaned comment."""
+    subject = plan or offer
+    stage = check_reviewer(case, subject.status, acting_user)
+    comment = (comment or "").strip()[:500]
+    if not approve and not comment:
+        raise ActionError({"comment": _("Give the reason for the rejection.")})
+    ApprovalStep.objects.create(plan=plan, offer=offer, stage=stage, user=acting_user, comment=comment,
+                                decision=ApprovalStep.Decision.APPROVED if approve else ApprovalStep.Decision.REJECTED)
+    return stage, comment
+
+
 @transaction.atomic(durable=True)
 def do_review_plan(plan, *, approve: bool, comment: str, acting_user) -> RepaymentPlan:
     """One step of the chain: the leader's decision, then the creditor's. Approval by the creditor starts the
     plan (payments from that day count toward its instalments). A rejection needs a reason."""
     case = lock_one(Case, plan.case_id)
     plan = lock_one(RepaymentPlan, plan.pk)
-    stage = check_reviewer(case, plan.status, acting_user)
-    comment = (comment or "").strip()[:500]
-    if not approve and not comment:
-        raise ActionError({"comment": _("Give the reason for the rejection.")})
-    ApprovalStep.objects.create(plan=plan, stage=stage, user=acting_user, comment=comment,
-                                decision=ApprovalStep.Decision.APPROVED if approve else ApprovalStep.Decision.REJECTED)
+    stage, comment = _record_step(case, acting_user, approve=approve, comment=comment, plan=plan)
     now = timezone.now()
     if not approve:
         plan.status, plan.ended_at = RepaymentPlan.Status.REJECTED, now
@@ -293,12 +301,7 @@ def do_propose_offer(case, *, kind: str, interest_waived=Decimal("0"), fees_waiv
 def do_review_offer(offer, *, approve: bool, comment: str, acting_user) -> Offer:
     case = lock_one(Case, offer.case_id)
     offer = lock_one(Offer, offer.pk)
-    stage = check_reviewer(case, offer.status, acting_user)
-    comment = (comment or "").strip()[:500]
-    if not approve and not comment:
-        raise ActionError({"comment": _("Give the reason for the rejection.")})
-    ApprovalStep.objects.create(offer=offer, stage=stage, user=acting_user, comment=comment,
-                                decision=ApprovalStep.Decision.APPROVED if approve else ApprovalStep.Decision.REJECTED)
+    stage, comment = _record_step(case, acting_user, approve=approve, comment=comment, offer=offer)
     now = timezone.now()
     if not approve:
         offer.status, offer.ended_at = Offer.Status.REJECTED, now
