@@ -132,3 +132,49 @@ def test_oracle_knows_the_propensity_but_not_the_phones_or_the_draws():
     assert np.array_equal(sim.oracle_value(st, 0), v)
     pop.willingness[:] = pop.willingness * 0.5    # the true propensity is
     assert not np.array_equal(sim.oracle_value(st, 0), v)
+
+
+def _state(cases=6, days=5):
+    cfg = sim.Config(seed=4, cases=cases, days=days, capacity=10)
+    pop = world.Population.generate(cfg.cases, np.random.default_rng([cfg.seed, 1]))
+    pop.hold[:] = ""
+    return sim.State(pop, cfg, np.random.default_rng(0))
+
+
+def test_queue_tier_follows_the_work_queue_discipline():
+    st = _state()
+    idx = np.arange(6)
+    st.last_contact[:] = [-1, -1, 0, 0, 0, -1]
+    st.promise_due[2] = 3                 # promise due on day 3
+    st.broken_on[3] = 1                   # broken on day 1
+    assert sim.queue_tier(st, idx, 1).tolist() == [2, 2, 2, 0, 2, 2]     # before day 2 no first call is overdue
+    assert sim.queue_tier(st, idx, 2).tolist() == [1, 1, 2, 0, 2, 1]
+    assert sim.queue_tier(st, idx, 3).tolist() == [1, 1, 0, 0, 2, 1]     # due today
+    assert sim.queue_tier(st, idx, 4).tolist() == [1, 1, 0, 2, 2, 1]     # overdue; broken 3 days ago: normal again
+
+
+def test_oracle_calls_first_calls_overdue_first_oracle_free_does_not():
+    st = _state()
+    st.last_contact[:] = [-1, 0, -1, 0, -1, 0]     # 1, 3, 5 called already
+    st.balance[:] = [300, 90000, 300, 90000, 300, 90000]
+    st.pop.willingness[:] = [0.05, 0.9, 0.05, 0.9, 0.05, 0.9]
+    value = sim.oracle_value(st, 3)
+    assert value[[1, 3, 5]].min() > value[[0, 2, 4]].max()
+    order, _ = sim.rank("oracle", st, 3, None, None)
+    assert set(order[:3].tolist()) == {0, 2, 4}    # the seed-000 discipline first, however little they are worth
+    free, _ = sim.rank("oracle_free", st, 3, None, None)
+    assert set(free[:3].tolist()) == {1, 3, 5}
+    st.hold[0] = "dispute"
+    fq, _ = sim.rank("fifo_queue", st, 3, None, None)
+    assert 0 not in fq.tolist() and set(fq[:2].tolist()) == {2, 4}   # held cases are out of the queue
+
+
+def test_command_accepts_the_extra_strategies_and_refuses_unknown_ones(tmp_path, capsys):
+    call_command("simulate", "--cases", "300", "--days", "5", "--capacity", "10", "--seed", "2",
+                 "--strategies", "fifo_queue,oracle,oracle_free", "--out", str(tmp_path))
+    out = capsys.readouterr().out
+    assert "oracle_free" in out and "fifo_queue" in out and "queue discipline" in out
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="unknown strategies"):
+        call_command("simulate", "--strategies", "fifo,magic", "--out", str(tmp_path))

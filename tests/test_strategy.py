@@ -42,7 +42,10 @@ def test_default_rules_are_valid_and_cover_the_brief():
     assert (first.priority, first.rule_id) == (1, "first-call-overdue")
     assert decide(facts(days_since_contact=None, days_since_assigned=1)).rule_id != "first-call-overdue"
     big = decide(facts(score=0.8, balance=60000.0, days_since_contact=1))
-    assert (big.code, big.priority) == ("agent_call", 2)
+    assert (big.code, big.priority, big.rule_id) == ("agent_call", 3, "high-value")
+    # all other phone work shares one priority: the expected value of the call orders it (queue, simulator)
+    phoned = {r["priority"] for r in DEFAULT_RULES if r["treatment"] in ("agent_call", "robot_call", "sms_reminder")}
+    assert phoned == {0, 1, 3}
     small = decide(facts(score=0.05, balance=1500.0, days_since_contact=1))
     assert small.code == "sms_reminder"
     assert decide(facts(score=None, balance=1500.0, days_since_contact=1)).code != "sms_reminder"  # unknown score
@@ -226,6 +229,11 @@ def test_queue_follows_strategy_priority_then_score(world):
     order = list(work_queue(world.collector).values_list("pk", flat=True))
     # agent work first; priority 2 < default 5 for the unevaluated case; score before balance; sms last
     assert order == [world.case.pk, high.pk, low.pk, unknown.pk, sms.pk]
+    # within a priority the expected money of the next call comes before the score
+    CaseStrategy.objects.filter(case=low).update(value=5000.0)
+    CaseStrategy.objects.filter(case=high).update(value=40.0)
+    order = list(work_queue(world.collector).values_list("pk", flat=True))
+    assert order == [world.case.pk, low.pk, high.pk, unknown.pk, sms.pk]
 
 
 @pytest.mark.django_db
@@ -244,11 +252,14 @@ def test_states_are_written_the_same_by_copy_and_by_bulk(world, monkeypatch):
     for _ in range(5):
         make_case(world.placement_a, collector=world.collector)
     engine.evaluate_cases()
-    first = {s.pk: (s.treatment, s.priority, s.rule_id) for s in CaseStrategy.objects.all()}
+    first = {s.pk: (s.treatment, s.priority, s.rule_id, s.value) for s in CaseStrategy.objects.all()}
+    # without a trained model the expected value of a call is propensity x balance
+    for s in CaseStrategy.objects.select_related("case"):
+        assert s.value == pytest.approx(s.score * float(s.case.total_due), abs=0.01)
     monkeypatch.setattr(engine, "COPY_MIN_ROWS", 1)
-    CaseStrategy.objects.update(treatment="none", priority=99)
+    CaseStrategy.objects.update(treatment="none", priority=99, value=None)
     result = engine.evaluate_cases()
-    assert {s.pk: (s.treatment, s.priority, s.rule_id) for s in CaseStrategy.objects.all()} == first
+    assert {s.pk: (s.treatment, s.priority, s.rule_id, s.value) for s in CaseStrategy.objects.all()} == first
     assert result.moves["none"] and sum(result.moves["none"].values()) == len(first)
 
 

@@ -15,7 +15,7 @@ from qingshou.core.audit import audit
 from qingshou.core.errors import ActionError
 from qingshou.propensity import dataset, score
 from qingshou.propensity.models import ScoreModel
-from qingshou.propensity.training import ALGORITHM, TrainingRefused, fit_evaluate
+from qingshou.propensity.training import ALGORITHM, TrainingRefused, fit_call_value, fit_evaluate
 
 HOLDOUT_SHARE = 0.3
 
@@ -36,6 +36,8 @@ def train(dates: list[date], *, today: date | None = None, seed: int = 0):
         fit = fit_evaluate(data.x, data.y, data.snapshot, cutoff.toordinal(), seed=seed)
     except TrainingRefused as exc:
         raise ActionError(str(exc)) from exc
+    fit.extra["call_value"] = fit_call_value(data.x, data.calls, data.call_money, data.snapshot, cutoff.toordinal(),
+                                             seed=seed)
     return data, fit, cutoff
 
 
@@ -45,12 +47,14 @@ def do_train_model(*, acting_user, weeks: int = 26, today: date | None = None, a
     """Train on weekly snapshots of the history, measure on the later ones, store a new version."""
     dates = dataset.snapshot_dates(weeks=weeks, today=today)
     data, fit, cutoff = train(dates, today=today, seed=seed)
+    value_estimator, value_metrics = fit.extra["call_value"]
     buf = io.BytesIO()
-    joblib.dump(fit.estimator, buf)
+    joblib.dump({"classifier": fit.estimator, "call_value": value_estimator}, buf)
     version = (ScoreModel.objects.aggregate(m=Max("version"))["m"] or 0) + 1
     metrics = dict(fit.metrics)
     metrics["label"] = "paid anything within 30 days after the snapshot date"
     metrics["snapshot_dates"] = [d.isoformat() for d in dates]
+    metrics["call_value"] = value_metrics
     row = ScoreModel.objects.create(
         version=version, trained_by=acting_user if getattr(acting_user, "pk", None) else None, algorithm=ALGORITHM,
         feature_names=list(score.FEATURE_NAMES), blob=buf.getvalue(), train_from=dates[0], train_to=dates[-1],

@@ -22,6 +22,7 @@ from qingshou.propensity.score import feature_matrix
 from qingshou.strategy.facts import CaseFacts
 
 LABEL_DAYS = 30
+CALL_DAYS = 7   # the call-value label: calls in the week after a (weekly) snapshot
 
 
 @dataclass
@@ -31,6 +32,8 @@ class Dataset:
     snapshot: np.ndarray        # snapshot date as a proleptic ordinal (date.toordinal)
     case_ids: np.ndarray
     dates: list[date]
+    calls: np.ndarray | None = None        # calls made to the case in [snapshot, snapshot + CALL_DAYS)
+    call_money: np.ndarray | None = None   # money paid toward the promises made in those calls
 
 
 def start_of(d: date) -> datetime:
@@ -124,6 +127,23 @@ def labels(d: date, case_ids: list[int]) -> np.ndarray:
     return np.array([cid in paid for cid in case_ids], dtype=int)
 
 
+def call_labels(d: date, case_ids: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Per case: the completed calls made in [d, d + CALL_DAYS) and the money paid so far toward the promises
+    recorded in those calls (Promise.contact). Promises are due within days; LABEL_DAYS later they are settled."""
+    from qingshou.contact.models import ContactAttempt
+    from qingshou.payments.models import Promise
+
+    cut = start_of(d)
+    window = Q(started_at__gte=cut, started_at__lt=cut + timedelta(days=CALL_DAYS))
+    calls = dict(ContactAttempt.objects.filter(window, channel="call", status="completed").values("case_id")
+                 .annotate(n=Count("id")).values_list("case_id", "n"))
+    money = dict(Promise.objects.filter(contact__started_at__gte=cut,
+                                        contact__started_at__lt=cut + timedelta(days=CALL_DAYS))
+                 .values("case_id").annotate(s=Sum("paid_amount")).values_list("case_id", "s"))
+    return (np.array([calls.get(c, 0) for c in case_ids], dtype=int),
+            np.array([float(money.get(c) or 0) for c in case_ids], dtype=np.float64))
+
+
 def snapshot_dates(*, weeks: int, today: date | None = None) -> list[date]:
     """Weekly snapshot dates whose 30-day label window has fully passed, oldest first."""
     today = today or timezone.localdate()
@@ -132,15 +152,19 @@ def snapshot_dates(*, weeks: int, today: date | None = None) -> list[date]:
 
 
 def build(dates: list[date], *, today: date | None = None) -> Dataset:
-    xs, ys, snaps, ids = [], [], [], []
+    xs, ys, snaps, ids, calls, money = [], [], [], [], [], []
     for d in dates:
         facts, case_ids = facts_as_of(d, today=today)
         if not facts:
             continue
         xs.append(feature_matrix(facts))
         ys.append(labels(d, case_ids))
+        n, m = call_labels(d, case_ids)
+        calls.append(n)
+        money.append(m)
         snaps.append(np.full(len(facts), d.toordinal()))
         ids.append(np.array(case_ids))
     if not xs:
         return Dataset(np.zeros((0, 0)), np.zeros(0, dtype=int), np.zeros(0, dtype=int), np.zeros(0, dtype=int), [])
-    return Dataset(np.vstack(xs), np.concatenate(ys), np.concatenate(snaps), np.concatenate(ids), list(dates))
+    return Dataset(np.vstack(xs), np.concatenate(ys), np.concatenate(snaps), np.concatenate(ids), list(dates),
+                   np.concatenate(calls), np.concatenate(money))

@@ -42,5 +42,9 @@ class ScoreModel(models.Model):
 
         from qingshou.propensity.score import Predictor
 
-        estimator = joblib.load(io.BytesIO(bytes(self.blob)))
-        return Predictor(estimator, self.feature_names, version=self.version)
+        stored = joblib.load(io.BytesIO(bytes(self.blob)))
+        # since the call-value model: {"classifier": ..., "call_value": ... or None}; older versions: the classifier
+        if isinstance(stored, dict):
+            return Predictor(stored["classifier"], self.feature_names, version=self.version,
+                             value_estimator=stored.get("call_value"))
+        return Predictor(stored, self.feature_names, version=self.version)

@@ -153,13 +153,15 @@ def rules_score(x: np.ndarray) -> np.ndarray:
 
 
 class Predictor:
-    """A fitted classifier plus the feature names it was trained on (a subset of FEATURE_NAMES)."""
+    """A fitted classifier plus the feature names it was trained on (a subset of FEATURE_NAMES), and optionally
+    the call-value regressor trained beside it (expected money a call brings, see `value_matrix`)."""
 
-    def __init__(self, estimator, feature_names: Sequence[str], version: int | None = None):
+    def __init__(self, estimator, feature_names: Sequence[str], version: int | None = None, value_estimator=None):
         missing = [n for n in feature_names if n not in FEATURE_NAMES]
         if missing:
             raise ValueError(f"unknown features: {missing}")
         self.estimator = estimator
+        self.value_estimator = value_estimator
         self.feature_names = tuple(feature_names)
         self.version = version
         self._cols = [FEATURE_NAMES.index(n) for n in feature_names]
@@ -168,6 +170,14 @@ class Predictor:
         if len(x) == 0:
             return np.zeros(0)
         return self.estimator.predict_proba(x[:, self._cols])[:, 1]
+
+    def predict_value(self, x: np.ndarray) -> np.ndarray | None:
+        """Expected money (CNY) of one call, or None without a call-value regressor."""
+        if self.value_estimator is None:
+            return None
+        if len(x) == 0:
+            return np.zeros(0)
+        return np.maximum(self.value_estimator.predict(x[:, self._cols]), 0.0)
 
 
 _cache_lock = threading.Lock()
@@ -210,6 +220,29 @@ def score_matrix(x: np.ndarray, *, model=ACTIVE) -> np.ndarray:
     if predictor is None:
         return rules_score(x)
     return predictor.predict_matrix(x)
+
+
+def value_matrix(x: np.ndarray, scores: np.ndarray, balances: np.ndarray, *, model=ACTIVE) -> np.ndarray:
+    """Expected money of the next call (CNY), the order within a strategy priority.
+
+    The active model's call-value regressor when it has one (trained by `train_model` on the money that calls
+    brought through the promises made in them and kept); otherwise propensity × balance, a transparent stand-in
+    that orders like "likely payers with much to pay first"."""
+    predictor = active_predictor() if model is ACTIVE else model
+    value = predictor.predict_value(x) if predictor is not None else None
+    if value is None:
+        return np.asarray(scores, dtype=np.float64) * np.asarray(balances, dtype=np.float64)
+    return value
+
+
+def score_and_value_facts(facts: Sequence[CaseFacts], *, model=ACTIVE) -> tuple[list[float], list[float]]:
+    """(propensity, expected money of the next call) per fact, in order; one feature matrix for both."""
+    if not facts:
+        return [], []
+    x = feature_matrix(facts)
+    scores = np.clip(score_matrix(x, model=model), 0.0, 1.0)
+    balances = np.fromiter((f.balance for f in facts), dtype=np.float64, count=len(facts))
+    return scores.tolist(), np.round(value_matrix(x, scores, balances, model=model), 2).tolist()
 
 
 def score_facts(facts: Sequence[CaseFacts], *, model=ACTIVE) -> list[float]:

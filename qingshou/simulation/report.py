@@ -51,7 +51,7 @@ def _money(v: float) -> str:
 def table(report: dict) -> str:
     cfg = report["config"]
     res = report["results"]
-    oracle = res.get("oracle")
+    oracle = res.get("oracle") or res.get("oracle_free")
     fifo = res.get("fifo")
     head = (f"Simulation: {cfg.cases:,} cases, {cfg.days} days from {cfg.start}, capacity {cfg.capacity:,} calls/day, "
             f"seed {cfg.seed}")
@@ -69,6 +69,10 @@ def table(report: dict) -> str:
     widths = [max(len(str(x)) for x in col) for col in zip(cols, *rows, strict=True)]
     lines = [head, "  ".join(c.rjust(w) for c, w in zip(cols, widths, strict=True))]
     lines += ["  ".join(str(x).rjust(w) for x, w in zip(row, widths, strict=True)) for row in rows]
+    if "oracle" in res:
+        lines.append("% oracle: of the oracle that works the production queue discipline (promises due or just broken "
+                     "first, then first calls overdue: seed 000, 2 days); oracle_free and fifo ignore that discipline, "
+                     "fifo_queue follows it")
     score = res.get("score")
     if score is not None and score.retrains:
         done = [r for r in score.retrains if r["trained"]]

@@ -7,14 +7,19 @@ is counted and skipped; an allowed call is made until the day's capacity is used
 right party, promise, kept, payment) are drawn from the population model in `world.py`.
 
 Strategies:
-    fifo     by days past due, oldest first
-    balance  largest balance first
-    score    production: strategy.rules.DEFAULT_RULES compiled, with the propensity score, ordered
-             like the work queue (agent work first, rule priority, score, balance); "none", "visit"
-             and "legal_review" treatments are not phoned
-    oracle   knows every debtor's true propensity: ranks by the true expected money of a right-party
-             conversation today (probability of payment given contact × expected amount); it does not
-             know which numbers work nor any random draw
+    fifo         by days past due, oldest first (a system without a strategy)
+    balance      largest balance first
+    score        production: strategy.rules.DEFAULT_RULES compiled, with the propensity score, ordered
+                 like the work queue (agent work first, rule priority, expected money of the next call);
+                 "none", "visit" and "legal_review" treatments are not phoned
+    oracle       knows every debtor's true propensity and works the same queue discipline as production
+                 (see `queue_tier`): promises due or just broken first, then first calls overdue (seed 000:
+                 电催小组2日内应完成首次电催), then the rest; within each tier, by the true expected money of a
+                 right-party conversation today (probability of payment given contact × expected amount); it
+                 does not know which numbers work nor any random draw. The "% oracle" column refers to it.
+    oracle_free  the same true expected money, without the queue discipline: it may leave cases uncalled
+                 for the whole run, which the seeds forbid; shown to measure what the discipline costs
+    fifo_queue   by days past due within the queue discipline: what the discipline alone gains over fifo
 """
 
 from __future__ import annotations
@@ -38,12 +43,16 @@ from qingshou.strategy.facts import CaseFacts
 from qingshou.strategy.rules import DEFAULT_RULES, compile_rules
 
 STRATEGIES = ("fifo", "balance", "score", "oracle")
+EXTRA_STRATEGIES = ("oracle_free", "fifo_queue")
+ALL_STRATEGIES = STRATEGIES + EXTRA_STRATEGIES
 TZ = ZoneInfo("Asia/Shanghai")
 POLICY = Policy((CN, HOUSE))
 PHONED = {"agent_call": 0, "robot_call": 1, "sms_reminder": 1}   # treatment -> queue group (agent work first)
 DAY_STOPPERS = ("holiday", "blackout")                           # the engine refuses the whole day
 FIRST_HOUR, LAST_HOUR = 9, 20
 SNAPSHOT_EVERY = 3
+FIRST_CALL_DAYS = 2        # settings.FIRST_CALL_DAYS's default: the first call within 2 days of assignment
+BROKEN_PROMISE_DAYS = 3    # strategy.queue.BROKEN_PROMISE_DAYS: a promise broken this recently is called first
 LABEL_DAYS = 30
 
 
@@ -60,7 +69,8 @@ class Config:
     retrain_every: int = 7
     retrain_horizon: int = 14
     retrain_max_rows: int = 200000
-    value_model: bool = True
+    value_model: bool = False   # the paid-amount regressor of an earlier version (kept for comparison runs)
+    call_value: bool = True
 
 
 @dataclass
@@ -98,6 +108,9 @@ class State:
         self.promise_keep = np.zeros(n, dtype=bool)
         self.kept = np.zeros(n, dtype=int)
         self.broken = np.zeros(n, dtype=int)
+        self.broken_on = np.full(n, -1000)
+        self.promise_made_on = np.full(n, -1)
+        self.call_money = np.zeros((cfg.days, n), dtype=np.float32)   # money of kept promises, by the call's day
         self.pay_n = np.zeros(n, dtype=int)
         self.paid = np.zeros(n)
         self.contacts = np.zeros((cfg.days, n), dtype=np.uint8)
@@ -204,6 +217,15 @@ def oracle_value(st: State, day: int) -> np.ndarray:
     return np.where((st.hold == "") & st.open(), value, -1.0)
 
 
+def queue_tier(st: State, idx: np.ndarray, day: int) -> np.ndarray:
+    """The work queue's discipline (strategy.queue.annotate_priority), per case: 0 = a promise due today or
+    overdue, or broken in the last BROKEN_PROMISE_DAYS days; 1 = first call overdue (never called, assigned
+    FIRST_CALL_DAYS or more days ago: every simulated case is assigned on day 0); 2 = the rest."""
+    due = ((st.promise_due[idx] >= 0) & (st.promise_due[idx] <= day)) | (day - st.broken_on[idx] < BROKEN_PROMISE_DAYS)
+    first_call_overdue = (st.last_contact[idx] < 0) & (day >= FIRST_CALL_DAYS)
+    return np.where(due, 0, np.where(first_call_overdue, 1, 2))
+
+
 def rank(strategy: str, st: State, day: int, decide_rules, score_fn,
          value_fn=None) -> tuple[np.ndarray, dict | None]:
     """Case indices in calling order (open cases only) and, for "score", the day's snapshot data."""
@@ -213,10 +235,16 @@ def rank(strategy: str, st: State, day: int, decide_rules, score_fn,
         return idx[np.lexsort((idx, -(pop.dpd0[idx])))], None
     if strategy == "balance":
         return idx[np.lexsort((idx, -st.balance[idx]))], None
-    if strategy == "oracle":
+    if strategy == "fifo_queue":
+        idx = idx[st.hold[idx] == ""]   # the work queue leaves held cases out (strategy.queue.work_queue)
+        return idx[np.lexsort((idx, -(pop.dpd0[idx]), queue_tier(st, idx, day)))], None
+    if strategy in ("oracle", "oracle_free"):
         v = oracle_value(st, day)[idx]
         keep = v >= 0
-        return idx[keep][np.lexsort((idx[keep], -v[keep]))], None
+        idx, v = idx[keep], v[keep]
+        if strategy == "oracle_free":
+            return idx[np.lexsort((idx, -v))], None
+        return idx[np.lexsort((idx, -v, queue_tier(st, idx, day)))], None
     if strategy == "score":
         facts = st.facts(idx, day)
         x = feature_matrix(facts)
@@ -228,7 +256,8 @@ def rank(strategy: str, st: State, day: int, decide_rules, score_fn,
             groups[k] = PHONED.get(t.code, 9)
             prio[k] = t.priority
         keep = groups < 9
-        # expected value of the case: the trained money model when there is one, else propensity × balance
+        # expected money of the next call (propensity.score.value_matrix): the call-value model trained on the
+        # run's own calls when there is one, else propensity × balance
         value = value_fn(x) if value_fn is not None else scores * st.balance[idx]
         order = np.lexsort((idx[keep], -value[keep], prio[keep], groups[keep]))
         return idx[keep][order], {"idx": idx, "x": x, "score": scores}
@@ -279,8 +308,9 @@ def training_set(history: list[tuple[int, np.ndarray, np.ndarray]], paid_past: n
 def retrain(history, paid_past: np.ndarray, cfg: Config, day: int):
     """Fit the production models on the past (as a nightly `train_model` would); (None, None, info) if too little.
 
-    Two models on the same rows: the propensity classifier (the score the rules see: paid anything in
-    the label window) and a regressor of the money paid in the window (the expected value that orders
+    The propensity classifier (the score the rules see: paid anything in the label window) and, with
+    cfg.value_model (off by default, an earlier design kept for comparison runs), a regressor of the money paid in
+    the window (then the expected value that orders
     cases within a rule priority). Rows are subsampled deterministically to `retrain_max_rows`.
     """
     x, amount, days = training_set(history, paid_past, cfg.retrain_horizon)
@@ -309,6 +339,35 @@ def retrain(history, paid_past: np.ndarray, cfg: Config, day: int):
     return Predictor(classifier, FEATURE_NAMES), value, info
 
 
+CALL_SETTLE_DAYS = 9   # a promise is due at most 7 days after the call and resolved on its due date
+
+
+def retrain_call_value(calls, call_money_past: np.ndarray, cfg: Config, day: int):
+    """Regressor of the money a call brings (through the promise made in it and kept), from past calls only.
+
+    The simulator's counterpart of `train_model`'s call-value model (propensity.training.fit_call_value): one row
+    per call made, with the features of the case at the start of that day; label = money paid toward the promise
+    made in that call. A call is used once CALL_SETTLE_DAYS are over, so its promise is resolved."""
+    today = call_money_past.shape[0]
+    xs, ys = [], []
+    for d, made, x in calls:
+        if d + CALL_SETTLE_DAYS > today:
+            continue
+        xs.append(x)
+        ys.append(call_money_past[d, made])
+    if not xs:
+        return None
+    x, y = np.concatenate(xs).astype(np.float64), np.concatenate(ys).astype(np.float64)
+    if len(y) < MIN_TRAIN_ROWS or int((y > 0).sum()) < MIN_CLASS_ROWS:
+        return None
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    model = HistGradientBoostingRegressor(max_iter=200, learning_rate=0.08, max_leaf_nodes=31, min_samples_leaf=40,
+                                          l2_regularization=1.0, random_state=cfg.seed)
+    model.fit(x, y)
+    return model
+
+
 def run_strategy(strategy: str, pop: W.Population, cfg: Config, *, score_fn=rules_score) -> Result:
     """Replay the population under one strategy, with scikit-learn/numpy limited to one thread.
 
@@ -331,6 +390,7 @@ def _run_strategy(strategy: str, pop: W.Population, cfg: Config, *, score_fn=rul
     decide_rules = compile_rules(DEFAULT_RULES)
     snaps = {"idx": [], "x": [], "score": [], "rules": [], "day": [], "latent": []}
     history: list[tuple[int, np.ndarray, np.ndarray]] = []     # the production strategy's own snapshots
+    calls: list[tuple[int, np.ndarray, np.ndarray]] = []       # (day, cases called, their features that day)
     value_fn = None
     for day in range(cfg.days):
         if strategy == "score" and cfg.retrain_every and day and day % cfg.retrain_every == 0:
@@ -339,6 +399,10 @@ def _run_strategy(strategy: str, pop: W.Population, cfg: Config, *, score_fn=rul
             if predictor is not None:
                 score_fn = predictor.predict_matrix
                 value_fn = value_model.predict if value_model is not None else None
+            if cfg.call_value:
+                cm = retrain_call_value(calls, st.call_money[:day], cfg, day)
+                if cm is not None:
+                    value_fn = cm.predict
         today = cfg.start + timedelta(days=day)
         day_start = datetime.combine(today, time(0), tzinfo=TZ)
         recovered = 0.0
@@ -346,9 +410,12 @@ def _run_strategy(strategy: str, pop: W.Population, cfg: Config, *, score_fn=rul
         due = np.flatnonzero(st.promise_due == day)
         if len(due):
             keep = st.promise_keep[due]
+            before = st.balance[due[keep]].copy()
             recovered += st.pay(due[keep], st.promise_amount[due[keep]], day)
+            st.call_money[st.promise_made_on[due[keep]], due[keep]] += before - st.balance[due[keep]]
             st.kept[due[keep]] += 1
             st.broken[due[~keep]] += 1
+            st.broken_on[due[~keep]] = day
             res.kept += int(keep.sum())
             res.broken += int((~keep).sum())
             st.promise_due[due] = -1
@@ -397,6 +464,9 @@ def _run_strategy(strategy: str, pop: W.Population, cfg: Config, *, score_fn=rul
         # 4. outcomes of the calls made. A breach is a call made although the engine refused it: counted
         # from the decisions of the calls actually made (zero by construction, and checked by the tests).
         res.breaches += sum(1 for d in made_decisions if not d.allowed)
+        if made and snap is not None and cfg.call_value:
+            made_arr = np.array(made)
+            calls.append((day, made_arr, snap["x"][np.searchsorted(snap["idx"], made_arr)].astype(np.float32)))
         if made:
             recovered += _outcomes(st, np.array(made), np.array(hours), day, day_start, res)
         res.recovered += recovered
@@ -437,6 +507,7 @@ def _outcomes(st: State, made: np.ndarray, hours: np.ndarray, day: int, day_star
     promised = can_promise & (u[:, 2] < _p_promise(pop, made, decay))
     p_idx = made[promised]
     st.promise_due[p_idx] = day + 1 + (u[promised, 3] * 7).astype(int)
+    st.promise_made_on[p_idx] = day
     st.promise_amount[p_idx] = np.round(st.balance[p_idx] * _share(pop, p_idx, 0.5 + 0.7 * u[promised, 4]), 2)
     st.promise_keep[p_idx] = u[promised, 5] < _p_keep(pop, p_idx)
     res.promises += int(promised.sum())

@@ -54,6 +54,16 @@ def score_facts(facts: list[CaseFacts]) -> list[float]:
     return real(facts)
 
 
+def score_and_value(facts) -> tuple[list[float], list[float]]:
+    """Propensity and expected money of the next call per fact (the queue's order within a priority)."""
+    try:
+        from qingshou.propensity.score import score_and_value_facts
+    except ImportError:
+        scores = [fallback_score(f) for f in facts]
+        return scores, [round(s * f.balance, 2) for s, f in zip(scores, facts, strict=True)]
+    return score_and_value_facts(facts)
+
+
 def _day_diff(today: date, when: datetime | None, tz) -> int | None:
     if when is None:
         return None
@@ -309,7 +319,7 @@ def _evaluate_chunks(chunks, today, now, champion, decide, exp, decide_challenge
         facts = build_facts(q, today, now, pk_range=pk_range, light=True)
         if not facts:
             continue
-        scores = score_facts(facts)
+        scores, values = score_and_value(facts)
         # by id range, not an IN list of 20,000 ids (facts come ordered by pk)
         old = dict(CaseStrategy.objects.filter(case_id__gte=facts[0].case_id, case_id__lte=facts[-1].case_id)
                    .values_list("case_id", "treatment"))
@@ -318,14 +328,14 @@ def _evaluate_chunks(chunks, today, now, champion, decide, exp, decide_challenge
         moves, by_rule, by_arm = result.moves, result.by_rule, result.by_arm
         champion_id, exp_id = champion.pk, (exp.pk if exp else None)
         new_row, at = tuple.__new__, _SCORE_AT
-        for f, s in zip(facts, scores, strict=True):
+        for f, s, value in zip(facts, scores, values, strict=True):
             f = new_row(FactRow, (*f[:at], s, *f[at + 1:]))  # the same facts, now with their score
             cid = f.case_id
             if exp is not None and arm_for(cid, exp_id, share) == CHALLENGER:
                 arm, t, version_id = CHALLENGER, decide_challenger(f), exp.challenger_id
             else:
                 arm, t, version_id = CHAMPION, decide(f), champion_id
-            append((cid, t.code, t.priority, s, arm, version_id, exp_id, t.rule_id))
+            append((cid, t.code, t.priority, s, arm, version_id, exp_id, t.rule_id, value))
             moves[old.get(cid, "")][t.code] += 1
             by_rule[t.rule_id] += 1
             by_arm[arm] += 1
@@ -357,22 +367,23 @@ def _write_states(rows, now, today):
         return
     CaseStrategy.objects.bulk_create(
         [CaseStrategy(case_id=c, treatment=t, priority=p, score=s, arm=a, version_id=v, experiment_id=e, rule_id=r,
-                      evaluated_at=now, business_date=today) for c, t, p, s, a, v, e, r in rows],
+                      value=val, evaluated_at=now, business_date=today) for c, t, p, s, a, v, e, r, val in rows],
         update_conflicts=True, unique_fields=["case"],
-        update_fields=["treatment", "priority", "score", "arm", "version", "experiment", "rule_id", "evaluated_at",
-                       "business_date"],
+        update_fields=["treatment", "priority", "score", "arm", "version", "experiment", "rule_id", "value",
+                       "evaluated_at", "business_date"],
         batch_size=2000,
     )
 
 
 def _copy_upsert(rows, now, today):
     table = "strategy_casestrategy"
-    cols = "case_id, treatment, priority, score, arm, version_id, experiment_id, rule_id, evaluated_at, business_date"
+    cols = ("case_id, treatment, priority, score, arm, version_id, experiment_id, rule_id, value, evaluated_at, "
+            "business_date")
     buf = io.StringIO()
     stamp, day = now.isoformat(), today.isoformat()
-    for c, t, p, s, a, v, e, r in rows:
+    for c, t, p, s, a, v, e, r, val in rows:
         buf.write(f"{c}\t{t}\t{p}\t{'\\N' if s is None else float(s)!r}\t{a}\t{v}\t{'\\N' if e is None else e}"
-                  f"\t{r}\t{stamp}\t{day}\n")
+                  f"\t{r}\t{'\\N' if val is None else float(val)!r}\t{stamp}\t{day}\n")
     with transaction.atomic(), connection.cursor() as cur:
         # The states are recomputable from the facts: no need to wait for the WAL flush of each chunk. (A crash
         # loses at most the last chunks' states, never the order: the run's final commit flushes them all.)

@@ -87,6 +87,8 @@ class CaseStrategy(models.Model):
     treatment = models.CharField(_("treatment"), max_length=16, choices=TREATMENT_CHOICES)
     priority = models.PositiveSmallIntegerField(_("strategy priority"))
     score = models.FloatField(_("score"), null=True, blank=True)
+    # expected money (CNY) of the next call: orders the work queue within a priority (propensity.score.value_matrix)
+    value = models.FloatField(_("expected value of a call"), null=True, blank=True)
     arm = models.CharField(_("arm"), max_length=10, default="champion")
     version = models.ForeignKey(StrategyVersion, on_delete=models.PROTECT, related_name="+")
     # no index of its own: casestrategy_exp_arm (experiment, arm) serves look-ups by experiment, and every

@@ -4,7 +4,8 @@ Order (seed 000 and the issue): promises due today or overdue, or broken within 
 BROKEN_PROMISE_DAYS days, first; then cases whose first call is overdue (first call within
 FIRST_CALL_DAYS of assignment); then the strategy's decision (qingshou.strategy.models.CaseStrategy):
 agent work (agent call, visit, legal review) before automated treatments, then the strategy priority,
-then the score (highest first), then the largest balance. A case the strategy has not evaluated yet
+then the expected money of the next call (CaseStrategy.value, highest first), then the score, then the largest
+balance. A case the strategy has not evaluated yet
 counts as agent work with DEFAULT_STRATEGY_PRIORITY and no score.
 """
 
@@ -55,6 +56,7 @@ def work_queue(user) -> QuerySet:
     qs = visible_cases(user).filter(assigned_to=user, status=CaseStatus.ACTIVE)
     qs = annotate_priority(qs).filter(on_hold=False)
     return annotate_strategy(qs).order_by("priority", "agent_last", "strategy_priority",
+                                          F("strategy_value").desc(nulls_last=True),
                                           F("strategy_score").desc(nulls_last=True), "-total_due", "pk")
 
 
@@ -66,6 +68,7 @@ def annotate_strategy(qs: QuerySet) -> QuerySet:
         treatment=F("strategy__treatment"),
         strategy_priority=Coalesce(F("strategy__priority"), Value(DEFAULT_STRATEGY_PRIORITY)),
         strategy_score=F("strategy__score"),
+        strategy_value=F("strategy__value"),
         agent_last=When_(
             When(Q(strategy__isnull=True) | Q(strategy__treatment__in=AGENT_TREATMENTS), then=Value(0)),
             default=Value(1), output_field=IntegerField(),

@@ -109,6 +109,10 @@ RULE_KEYS = {"id", "label", "when", "treatment", "priority"}
 MAX_PRIORITY = 99
 
 # The production strategy shipped with the system (seeded as version 1). Order matters: first match wins.
+# Priorities: 0 promises due or broken, 1 first call overdue (seed 000), 3 all other phone work. The segments of
+# priority 3 differ in treatment and in the report, not in urgency: within a priority the queue orders by the
+# expected money of the next call (propensity.score.value_matrix), which the simulator showed to recover far more
+# than fixed tiers by score and balance (README, "Propensity model and simulator").
 DEFAULT_RULES: list[dict] = [
     {"id": "hold", "label": "暂停催收（冻结/投诉/争议）", "when": {"flags_any": ["hold"]},
      "treatment": "none", "priority": 9},
@@ -126,17 +130,17 @@ DEFAULT_RULES: list[dict] = [
     {"id": "lost-contact-visit", "label": "失联大额外访", "when": {"flags_any": ["lost_contact"], "balance_gte": 20000},
      "treatment": "visit", "priority": 3},
     {"id": "high-value", "label": "高意愿大额优先人工", "when": {"score_gte": 0.5, "balance_gte": 10000},
-     "treatment": "agent_call", "priority": 2},
+     "treatment": "agent_call", "priority": 3},
     {"id": "high-score", "label": "高意愿人工跟进", "when": {"score_gte": 0.35},
      "treatment": "agent_call", "priority": 3},
     {"id": "large-balance", "label": "大额人工跟进", "when": {"balance_gte": 20000},
-     "treatment": "agent_call", "priority": 4},
+     "treatment": "agent_call", "priority": 3},
     {"id": "low-small-sms", "label": "低意愿小额短信提醒", "when": {"score_lte": 0.15, "balance_lte": 3000},
-     "treatment": "sms_reminder", "priority": 7},
+     "treatment": "sms_reminder", "priority": 3},
     {"id": "early-robot", "label": "早期账龄机器人提醒", "when": {"bucket_in": ["M1"], "balance_lte": 10000},
-     "treatment": "robot_call", "priority": 6},
+     "treatment": "robot_call", "priority": 3},
     {"id": "default", "label": "其他：人工常规跟进", "when": {},
-     "treatment": "agent_call", "priority": 5},
+     "treatment": "agent_call", "priority": 3},
 ]
 
 

@@ -19,15 +19,16 @@ class Command(BaseCommand):
         parser.add_argument("--cases", type=int, default=50000)
         parser.add_argument("--days", type=int, default=60)
         parser.add_argument("--capacity", type=int, default=1000, help="calls per day")
-        parser.add_argument("--strategies", default=",".join(sim.STRATEGIES))
+        parser.add_argument("--strategies", default=",".join(sim.STRATEGIES),
+                            help=f"comma-separated, some of {', '.join(sim.ALL_STRATEGIES)}")
         parser.add_argument("--seed", type=int, default=1)
         parser.add_argument("--out", default="", help="directory for the chart and JSON (default: VAR_DIR/simulation)")
 
     def handle(self, *args, **opts):
         names = tuple(s.strip() for s in opts["strategies"].split(",") if s.strip())
-        unknown = [s for s in names if s not in sim.STRATEGIES]
+        unknown = [s for s in names if s not in sim.ALL_STRATEGIES]
         if unknown or not names:
-            raise CommandError(f"unknown strategies {unknown}; use some of {', '.join(sim.STRATEGIES)}")
+            raise CommandError(f"unknown strategies {unknown}; use some of {', '.join(sim.ALL_STRATEGIES)}")
         if opts["cases"] < 1 or opts["days"] < 1 or opts["capacity"] < 0:
             raise CommandError("--cases and --days must be positive, --capacity not negative")
         cfg = sim.Config(cases=opts["cases"], days=opts["days"], capacity=opts["capacity"], seed=opts["seed"],
