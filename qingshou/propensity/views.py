@@ -49,7 +49,8 @@ def detail(request, pk):
     _allowed(request, "propensity.view")
     m = get_object_or_404(ScoreModel.objects.defer("blob"), pk=parse_pk(pk) or 0)
     return render(request, "propensity/detail.html", {
-        "title": _("Model v%(v)s") % {"v": m.version}, "m": m, "h": m.metrics.get("holdout", {})})
+        "title": _("Model v%(v)s") % {"v": m.version}, "m": m, "h": m.metrics.get("holdout", {}),
+        "cv": m.metrics.get("call_value")})
 
 
 @login_required
