@@ -178,3 +178,19 @@ def test_command_accepts_the_extra_strategies_and_refuses_unknown_ones(tmp_path,
 
     with pytest.raises(CommandError, match="unknown strategies"):
         call_command("simulate", "--strategies", "fifo,magic", "--out", str(tmp_path))
+
+
+def test_production_ranking_applies_the_work_queue_tiers_first():
+    from qingshou.propensity.score import rules_score
+    from qingshou.strategy.rules import DEFAULT_RULES, compile_rules
+
+    st = _state()
+    st.last_contact[:] = [-1, 0, 0, 0, 0, 0]      # only case 0 still waits for its first call
+    st.balance[:] = [300, 90000, 90000, 90000, 90000, 90000]
+    order, _ = sim.rank("score", st, 3, compile_rules(DEFAULT_RULES), rules_score,
+                        value_fn=lambda x: np.expm1(x[:, 1]))           # value = balance: case 0 is worth least
+    assert order[0] == 0
+    st.broken_on[4] = 2                            # broken yesterday: before even the first call overdue
+    order, _ = sim.rank("score", st, 3, compile_rules(DEFAULT_RULES), rules_score,
+                        value_fn=lambda x: np.expm1(x[:, 1]))
+    assert order[:2].tolist() == [4, 0]

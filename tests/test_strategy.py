@@ -37,7 +37,8 @@ def test_default_rules_are_valid_and_cover_the_brief():
     assert (due.code, due.priority, due.rule_id) == ("agent_call", 0, "promise-due")
     assert decide(facts(open_promise=True, promise_due_in_days=3)).code == "none"   # not yet due: wait
     broken = decide(facts(broken_promises_90d=1, days_since_contact=2))
-    assert (broken.code, broken.priority) == ("agent_call", 0)
+    # the queue puts a promise broken in the last 3 days first (queue.py); after that it competes on value
+    assert (broken.code, broken.priority, broken.rule_id) == ("agent_call", 3, "broken-promise")
     first = decide(facts(days_since_contact=None, days_since_assigned=2))
     assert (first.priority, first.rule_id) == (1, "first-call-overdue")
     assert decide(facts(days_since_contact=None, days_since_assigned=1)).rule_id != "first-call-overdue"
@@ -198,7 +199,7 @@ def test_incremental_reevaluation_after_payment_and_broken_promise(world, django
     promise.refresh_from_db()
     assert promise.status == "broken"
     state = CaseStrategy.objects.get(pk=case.pk)
-    assert (state.rule_id, state.treatment, state.priority) == ("broken-promise", "agent_call", 0)
+    assert (state.rule_id, state.treatment, state.priority) == ("broken-promise", "agent_call", 3)
     t0 = state.evaluated_at
     with django_capture_on_commit_callbacks(execute=True):
         do_record_payment(case, amount=Decimal("50.00"), paid_at=timezone.now(), source_ref="T-1")

@@ -10,7 +10,8 @@ Strategies:
     fifo         by days past due, oldest first (a system without a strategy)
     balance      largest balance first
     score        production: strategy.rules.DEFAULT_RULES compiled, with the propensity score, ordered
-                 like the work queue (agent work first, rule priority, expected money of the next call);
+                 like the work queue (its tiers: promises due or just broken, first calls overdue; then agent
+                 work first, rule priority, expected money of the next call);
                  "none", "visit" and "legal_review" treatments are not phoned
     oracle       knows every debtor's true propensity and works the same queue discipline as production
                  (see `queue_tier`): promises due or just broken first, then first calls overdue (seed 000:
@@ -259,7 +260,8 @@ def rank(strategy: str, st: State, day: int, decide_rules, score_fn,
         # expected money of the next call (propensity.score.value_matrix): the call-value model trained on the
         # run's own calls when there is one, else propensity × balance
         value = value_fn(x) if value_fn is not None else scores * st.balance[idx]
-        order = np.lexsort((idx[keep], -value[keep], prio[keep], groups[keep]))
+        # the work queue's own tiers first (strategy.queue.annotate_priority), then the strategy's decision
+        order = np.lexsort((idx[keep], -value[keep], prio[keep], groups[keep], queue_tier(st, idx[keep], day)))
         return idx[keep][order], {"idx": idx, "x": x, "score": scores}
     raise ValueError(f"unknown strategy {strategy!r}")
 

@@ -109,7 +109,8 @@ RULE_KEYS = {"id", "label", "when", "treatment", "priority"}
 MAX_PRIORITY = 99
 
 # The production strategy shipped with the system (seeded as version 1). Order matters: first match wins.
-# Priorities: 0 promises due or broken, 1 first call overdue (seed 000), 3 all other phone work. The segments of
+# Priorities: 0 promises due, 1 first call overdue (seed 000), 3 all other phone work. A promise broken in the
+# last 3 days is already at the top of the work queue (strategy.queue); after that it competes on value. The segments of
 # priority 3 differ in treatment and in the report, not in urgency: within a priority the queue orders by the
 # expected money of the next call (propensity.score.value_matrix), which the simulator showed to recover far more
 # than fixed tiers by score and balance (README, "Propensity model and simulator").
@@ -121,7 +122,7 @@ DEFAULT_RULES: list[dict] = [
     {"id": "promise-pending", "label": "承诺未到期，等待履约", "when": {"open_promise": True},
      "treatment": "none", "priority": 8},
     {"id": "broken-promise", "label": "近期违约（跳票）",
-     "when": {"broken_promises_gte": 1, "days_since_contact_gte": 1}, "treatment": "agent_call", "priority": 0},
+     "when": {"broken_promises_gte": 1, "days_since_contact_gte": 1}, "treatment": "agent_call", "priority": 3},
     {"id": "first-call-overdue", "label": "首催超期（分案2天未联系）",
      "when": {"days_since_contact_never": True, "days_since_assigned_gte": 2},
      "treatment": "agent_call", "priority": 1},
