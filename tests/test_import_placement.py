@@ -536,3 +536,118 @@ def test_foreign_key_checks_off_only_while_writing(world, tmp_path, monkeypatch,
         with connection.cursor() as cur:
             cur.execute("SHOW session_replication_role")
             assert cur.fetchone()[0] == "origin"
+
+
+def test_fast_validation_path_agrees_with_the_thorough_one():
+    """``validate_packed`` (a fast path for clean rows, the thorough ``validate`` for anything else) gives exactly
+    ``pack_record(validate(...))`` and the same errors, on clean rows and on rows with odd or bad values."""
+    import random
+
+    from qingshou.portfolio.intake.validation import pack_record
+
+    rng = random.Random(20261124)
+    odd = ["", " ", "0", "00", "12.5", "12.50", "12.505", "-1", "1,234.00", "¥12.00", "1e3", "abc", ".5", "007",
+           "999999999999.99", "9999999999999.99", "M3", "m7+", "M8", "30天", "36500", "36501", "2026-02-30",
+           "20260105", "2026/1/5", "+86 13812345678", "12345678901", "010-12345678", "62345678", "老婆", "外星人",
+           "SELF", " 配偶 ", "x" * 101, "110101199001011234", "11010119900101123x", "110101900101123", "a\tb\\c"]
+    base = list(rows(300, seed=11))
+    thorough, fast = (RowValidator(HEADERS, synonym_mapping(HEADERS)) for _ in range(2))
+    fast_taken = 0
+    for n in range(3000):
+        row = list(rng.choice(base))
+        row[3] += f"-{n % 2500}"  # mostly distinct accounts, a few repeated
+        for _ in range(rng.choice((0, 0, 1, 1, 2))):
+            i = rng.randrange(len(row))
+            row[i] = rng.choice(odd) if rng.random() < 0.7 else row[rng.randrange(len(row))]
+        if rng.random() < 0.05:
+            row = row[:rng.randrange(len(row))]
+        rec, errors = thorough.validate(n + 2, row)
+        packed, packed_errors = fast.validate_packed(n + 2, row)
+        assert packed == (pack_record(rec) if rec else None), row
+        assert [(e.row, e.column, e.value, e.code, e.reason.text("en")) for e in packed_errors] == [
+            (e.row, e.column, e.value, e.code, e.reason.text("en")) for e in errors], row
+        fast_taken += packed is not None
+    assert thorough.seen_accounts == fast.seen_accounts
+    assert 300 < fast_taken < 2900  # both paths well exercised
+
+
+def test_combined_phone_pattern_is_the_type_by_type_check():
+    import random
+
+    from qingshou.portfolio.intake.validation import _CN_VALID_NSN, _cn_valid_nsn_by_types
+
+    rng = random.Random(7)
+    numbers = ["".join(rng.choice("0123456789") for _ in range(rng.randint(1, 13))) for _ in range(20_000)]
+    numbers += [p + n[:10] for p, n in zip(["1", "10", "13", "17", "179", "2", "86", "0"] * 500, numbers,
+                                           strict=False)]
+    assert [n for n in numbers if (_CN_VALID_NSN(n) is not None) != _cn_valid_nsn_by_types(n)] == []
+
+
+def test_placed_event_text_is_what_json_dumps_writes():
+    import json
+
+    from qingshou.portfolio.intake.pipeline import Packer
+
+    validator = RowValidator(HEADERS, synonym_mapping(HEADERS))
+    packer = Packer(validator, sealing=False, placement_code="委案-1 \"x\"", import_id=42)
+    table = sample(3)
+    table[2][25] = table[2][26] = ""  # no last payment
+    for i, row in enumerate(table[1:]):
+        _rownum, (p, _sealed, event), errors = packer(i + 2, row)
+        data = {"placement": "委案-1 \"x\"", "total_due": p[9], "import_id": 42}
+        if row[25]:
+            data["last_payment_date"] = p[16]
+        if row[26]:
+            data["last_payment_amount"] = p[17]
+        assert event == json.dumps(data) and not errors
+
+
+def test_copy_text_escapes_and_nulls():
+    from qingshou.portfolio.intake.fastinsert import _text_formatters
+    from qingshou.portfolio.models import CaseEvent
+
+    fields = [CaseEvent._meta.get_field(a) for a in ("id", "case", "type", "user", "data")]
+    plain, escaping, texts = _text_formatters(fields, ("x\ty", None))
+    rows = [(1, 2, "placed", None, '{"a": "\\u59d4"}'), (3, 4, "note", 5, "a\tb\nc\rd")]
+    assert texts(rows) == 'placed{"a": "\\u59d4"}notea\tb\nc\rd'
+    assert plain(rows[:1]) == '1\t2\tplaced\t\\N\t{"a": "\\u59d4"}\tx\\ty\t\\N\n'
+    assert escaping(rows) == ('1\t2\tplaced\t\\N\t{"a": "\\\\u59d4"}\tx\\ty\t\\N\n'
+                              '3\t4\tnote\t5\ta\\tb\\nc\\rd\tx\\ty\t\\N\n')
+
+
+def test_text_with_tabs_and_backslashes_stored_as_written(world, tmp_path):
+    from qingshou.portfolio.models import Address
+
+    table = sample(3)
+    table[1][14] = "幸福路\\1号\t2栋"  # home address
+    table[2][0] = "张\\三"
+    imp = do_import(write(tmp_path / "ESC.csv", table), world.creditor_a)
+    assert imp.status == Import.Status.SUCCEEDED, imp.message
+    assert Address.objects.filter(text="幸福路\\1号\t2栋").count() == 1
+    assert Case.objects.get(placement__code="ESC", account_number=table[2][3]).debtor.name == "张\\三"
+
+
+def test_a_failed_background_write_leaves_nothing(world, tmp_path, monkeypatch):
+    """The batches are written by a background thread; when one of its writes fails, the import fails and the
+    batches written before it are rolled back with everything else."""
+    from qingshou.portfolio.intake import fastinsert, placement
+
+    monkeypatch.setattr(placement, "BATCH_SIZE", 10)
+    real, calls = fastinsert.run_jobs, []
+
+    def failing(cursor, jobs, **kw):
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("disk full")
+        return real(cursor, jobs, **kw)
+
+    monkeypatch.setattr(fastinsert, "run_jobs", failing)
+    imp = create_import(write(tmp_path / "BG.csv", sample(35)), creditor=world.creditor_a)
+    with pytest.raises(RuntimeError, match="disk full"):
+        run_placement_import(imp.pk)
+    imp.refresh_from_db()
+    assert imp.status == Import.Status.FAILED and len(calls) >= 2
+    assert not Case.objects.filter(placement__code="BG").exists()
+    monkeypatch.setattr(fastinsert, "run_jobs", real)
+    imp = do_import(write(tmp_path / "BG2.csv", sample(35)), world.creditor_a)
+    assert imp.status == Import.Status.SUCCEEDED and imp.created_count == 35

@@ -45,7 +45,7 @@ def test_supervisor_edits_publishes_and_sees_the_diff(browser_world, live_server
     page.click("#publish")
     page.wait_for_load_state()
     diff = page.inner_text("#diff-table")
-    assert "修改" in diff and "处置：人工电催 → 机器人电催" in diff and "5 → 6" in diff
+    assert "修改" in diff and "处置：人工电催 → 机器人电催" in diff and "3 → 6" in diff
     page.screenshot(path=str(SHOTS / "strategy-diff.png"), full_page=True)
     v1.refresh_from_db()
     assert v1.status == "retired"

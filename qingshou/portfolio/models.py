@@ -122,7 +122,9 @@ class Phone(EncryptedFieldsModel):
         REGISTRY = "registry", _("public registry")
         OWN_CONTACTS = "own_contacts", _("the debtor's own contacts")
 
-    party = models.ForeignKey(Party, on_delete=models.CASCADE, related_name="phones", verbose_name=_("party"))
+    # No index of its own: (party, number_hash), the unique constraint below, serves lookups by party.
+    party = models.ForeignKey(Party, on_delete=models.CASCADE, related_name="phones", verbose_name=_("party"),
+                              db_index=False)
     number = EncryptedCharField(_("number"), max_length=20)
     number_hash = LookupHashField(source="number")
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.UNKNOWN)
@@ -196,12 +198,15 @@ class CaseStatus(models.TextChoices):
 class Case(models.Model):
     """案件: one debtor's delinquent account(s) in one placement."""
 
+    # placement, creditor, team and assigned_to have no single-column index: each leads a composite one in
+    # Meta (case_account_unique, (creditor, status), (team, status), (assigned_to, status)), which serves the
+    # same lookups, and every index is one more write per case imported.
     placement = models.ForeignKey(Placement, on_delete=models.PROTECT, related_name="cases",
-                                  verbose_name=_("placement"))
+                                  verbose_name=_("placement"), db_index=False)
     debtor = models.ForeignKey(Debtor, on_delete=models.PROTECT, related_name="cases", verbose_name=_("debtor"))
     # Denormalised from placement for the scoping query's sake (creditor users see their own only).
     creditor = models.ForeignKey(Creditor, on_delete=models.PROTECT, related_name="cases",
-                                 verbose_name=_("creditor"))
+                                 verbose_name=_("creditor"), db_index=False)
     account_number = models.CharField(_("account number"), max_length=40, db_index=True)
     product = models.CharField(_("product"), max_length=60)
     dpd = models.PositiveIntegerField(_("days past due"), default=0)
@@ -214,9 +219,9 @@ class Case(models.Model):
     status = models.CharField(_("status"), max_length=10, choices=CaseStatus.choices, default=CaseStatus.ACTIVE,
                               db_index=True)
     team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.PROTECT, related_name="cases",
-                             verbose_name=_("team"))
+                             verbose_name=_("team"), db_index=False)
     assigned_to = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                                    related_name="assigned_cases", verbose_name=_("collector"))
+                                    related_name="assigned_cases", verbose_name=_("collector"), db_index=False)
     assigned_at = models.DateTimeField(_("assigned at"), null=True, blank=True)
     first_contact_at = models.DateTimeField(_("first contact"), null=True, blank=True)
     last_contact_at = models.DateTimeField(_("last contact"), null=True, blank=True)
@@ -393,7 +398,7 @@ class CaseEvent(models.Model):
         RECORDING_STORED = "recording_stored", _("call recording stored")
         NOTE = "note", _("note")
 
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events", db_index=False)  # (case, -at)
     type = models.CharField(max_length=24, choices=case_event_types)
     at = models.DateTimeField(default=timezone.now, db_index=True)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,

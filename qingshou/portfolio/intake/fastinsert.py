@@ -7,6 +7,11 @@ field-level behaviour such as encryption at rest or auto_now_add applies unchang
 
 from __future__ import annotations
 
+import operator
+import queue
+import threading
+from concurrent.futures import Future
+from contextlib import closing
 from decimal import Decimal
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models
@@ -71,19 +76,48 @@ class IdPool:
     onwards is ours.
     """
 
-    def __init__(self, block=10_000):
+    def __init__(self, block=10_000, *, max_block=None):
         self.block = block
-        self.free: dict = {}
+        self.max_block = max_block or block  # each model's blocks double up to this size
+        self._blocks: dict = {}
+        self._sequences_of: dict = {}  # model -> its PostgreSQL sequence
+        self.runner = None  # fn(cursor) -> a Future of its result, run in turn with the COPYs (a CopyWriter.call)
+        self._takers: dict = {}
         self._sequences: dict[str, str] = {}
 
-    def take(self, model) -> int:
-        pool = self.free.get(model)
-        if not pool:
-            pool = self.free[model] = self._allocate(model)
-        return pool.pop()
+    def taker(self, model):
+        """A function () -> the next free primary key of ``model`` (a block is allocated when one runs out)."""
+        t = self._takers.get(model)
+        if t is None:
+            t = self._takers[model] = self._ids(model).__next__
+        return t
 
-    def _allocate(self, model) -> list[int]:
+    def _ids(self, model):
+        pending = None
+        while True:
+            block = pending.result() if pending is not None else self._allocate(model)
+            # With a runner (PostgreSQL, a CopyWriter), the next block is asked for at once, in the writer's
+            # turn: it is there when this one runs out, without waiting for the COPY under way.
+            pending = self._prefetch(model) if self.runner is not None and model in self._sequences_of else None
+            yield from block
+
+    def _prefetch(self, model):
+        seq = self._sequences_of[model]
+        size = self._next_size(model)
+
+        return self.runner(lambda cur: _nextvals(cur, seq, size))
+
+    def _next_size(self, model) -> int:
+        block = self._blocks.get(model, self.block)
+        self._blocks[model] = min(block * 2, max(self.max_block, self.block))
+        return block
+
+    def take(self, model) -> int:
+        return self.taker(model)()
+
+    def _allocate(self, model):
         table = model._meta.db_table
+        block = self._next_size(model)
         qn = connection.ops.quote_name
         with connection.cursor() as cur:
             if connection.vendor == "postgresql":
@@ -91,10 +125,8 @@ class IdPool:
                 if seq is None:
                     cur.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
                     seq = self._sequences[table] = cur.fetchone()[0]
-                # One array of ids in one round trip; the sequence is named once, not resolved per value.
-                cur.execute("SELECT array_agg(nextval(%s::regclass)) FROM generate_series(1, %s)",
-                            [seq, self.block])
-                ids = list(cur.fetchone()[0])
+                self._sequences_of[model] = seq
+                ids = _nextvals(cur, seq, block)
             else:
                 cur.execute(f"SELECT COALESCE(MAX(id), 0) FROM {qn(table)}")  # noqa: S608 - a model's table name
                 top = cur.fetchone()[0]
@@ -104,10 +136,19 @@ class IdPool:
                     top = max(top, row[0] if row else 0)
                 nxt = getattr(self, "_next_" + table, None)
                 start = max(top, nxt or 0) + 1
-                ids = list(range(start, start + self.block))
-                setattr(self, "_next_" + table, start + self.block - 1)
-        ids.reverse()
+                ids = range(start, start + block)
+                setattr(self, "_next_" + table, start + block - 1)
         return ids
+
+
+def _nextvals(cursor, seq: str, n: int):
+    """``n`` values of the sequence in one round trip (the sequence named once, not resolved per value): a
+    range when they are consecutive (nobody else took one meanwhile: no list of ints to hold), else the list."""
+    cursor.execute("WITH s AS (SELECT nextval(%s::regclass) AS v FROM generate_series(1, %s)) "
+                   "SELECT min(v), max(v), count(*), CASE WHEN max(v) - min(v) + 1 = count(*) THEN NULL "
+                   "ELSE array_agg(v ORDER BY v) END FROM s", [seq, n])
+    low, high, _count, values = cursor.fetchone()
+    return range(low, high + 1) if values is None else list(values)
 
 
 def _getter(f, conn):
@@ -202,11 +243,14 @@ class RowTable:
     timestamp).
     """
 
-    def __init__(self, model, columns):
+    def __init__(self, model, columns, *, order_by: str | None = None):
         conn = connections[DEFAULT_DB_ALIAS]
         self.model = model
         by_attname = {f.attname: f for f in model._meta.concrete_fields}
         self.columns = list(columns)
+        # Rows written in the order of this column (a random lookup hash, say): its index then takes them in
+        # key order, page after page, rather than at random across an index larger than the server's cache.
+        self.sort_key = operator.itemgetter(self.columns.index(order_by)) if order_by else None
         missing = [f for f in model._meta.concrete_fields if f.attname not in self.columns]
         probe = new(model)
         self.tail = tuple(f.get_db_prep_save(f.pre_save(probe, True), conn) for f in missing)
@@ -216,31 +260,205 @@ class RowTable:
         self.sql_columns = ", ".join(cols)
         self.width = len(cols)
         self.rows: list[tuple] = []
+        self.formatters = None
+        if conn.vendor == "postgresql":
+            try:
+                self.formatters = _text_formatters([by_attname[a] for a in self.columns], self.tail)
+            except _NoText:
+                pass  # psycopg's write_row, value by value
 
     def add(self, *values):
         self.rows.append(values)
 
-    def flush(self):
+    def copy_job(self):
+        """The rows added so far as one job ``(statement, data)`` for ``run_jobs`` on the raw DB-API connection,
+        and the table is empty again (None when there is nothing to write). PostgreSQL: a COPY and its text (or
+        the rows, for write_row); SQLite: an INSERT for executemany and the rows."""
         rows, self.rows = self.rows, []
         if not rows:
-            return 0
-        conn = connections[DEFAULT_DB_ALIAS]
+            return None
+        if self.sort_key is not None:
+            rows.sort(key=self.sort_key)
         tail = self.tail
+        if connections[DEFAULT_DB_ALIAS].vendor != "postgresql":
+            marks = ", ".join(["?"] * self.width)
+            sql = f"INSERT INTO {self.table} ({self.sql_columns}) VALUES ({marks})"  # noqa: S608
+            return sql, [row + tail for row in rows] if tail else rows
+        sql = f"COPY {self.table} ({self.sql_columns}) FROM STDIN"
+        if self.formatters is not None:
+            plain, escaping, texts = self.formatters
+            blob = texts(rows)
+            special = "\\" in blob or "\t" in blob or "\n" in blob or "\r" in blob
+            return sql, (escaping if special else plain)(rows)
+        return sql, [row + tail for row in rows] if tail else rows
+
+    def flush(self):
+        """Write the rows added so far, now."""
+        job = self.copy_job()
+        if job is None:
+            return
+        conn = connections[DEFAULT_DB_ALIAS]
         with conn.cursor() as cur:
-            if conn.vendor == "postgresql":
-                with cur.cursor.copy(f"COPY {self.table} ({self.sql_columns}) FROM STDIN") as cp:
-                    write_row = cp.write_row
-                    if tail:
-                        for row in rows:
-                            write_row(row + tail)
-                    else:
-                        for row in rows:
-                            write_row(row)
+            run_jobs(cur.cursor, [job])
+
+
+def run_jobs(cursor, jobs, *, skip_fk: bool = False) -> None:
+    """Run ``copy_job`` jobs on a DB-API cursor of the raw connection; with ``skip_fk`` (PostgreSQL), with the
+    foreign-key triggers of the transaction switched off around them (see ``set_fk_triggers``)."""
+    if skip_fk:
+        cursor.execute("SET LOCAL session_replication_role = replica")
+    for sql, data in jobs:
+        if not sql.startswith("COPY "):
+            cursor.executemany(sql, data)
+            continue
+        with cursor.copy(sql) as cp:
+            if isinstance(data, str):
+                cp.write(data)
             else:
-                marks = ", ".join(["%s"] * self.width)
-                sql = f"INSERT INTO {self.table} ({self.sql_columns}) VALUES ({marks})"  # noqa: S608
-                cur.executemany(sql, [row + tail for row in rows] if tail else rows)
-        return len(rows)
+                write_row = cp.write_row
+                for row in data:
+                    write_row(row)
+    if skip_fk:
+        cursor.execute("SET LOCAL session_replication_role = origin")
+
+
+class CopyWriter:
+    """Writes in a background thread on the importing transaction's own connection, so that the database works
+    on one batch while this process prepares the next: PostgreSQL COPYs (psycopg connections may be shared by
+    threads; their operations are serialised), SQLite executemany (the sqlite3 module lets other threads run
+    while SQLite works, and a connection may be shared when the library is thread-safe). Jobs run one at a
+    time, in order, at most ``ahead`` batches waiting; the first error is raised by the next ``submit``,
+    ``drain`` or ``close``, and nothing more runs after it. ``call(fn)`` runs ``fn(cursor)`` in the same order
+    and returns a Future of its result."""
+
+    def __init__(self, raw_connection, *, skip_fk: bool, ahead: int = 1):
+        self.raw = raw_connection
+        self.skip_fk = skip_fk
+        self.error = None
+        self.jobs = queue.Queue()
+        self.room = threading.BoundedSemaphore(ahead + 1)  # the batch being written and those waiting
+        self.thread = threading.Thread(target=self._run, name="qingshou-intake-copy", daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while True:
+            job = self.jobs.get()
+            try:
+                if job is None:
+                    return
+                kind, payload = job
+                if kind == "call":
+                    fn, future = payload
+                    if self.error is not None:
+                        future.set_exception(RuntimeError("an earlier write failed"))
+                        continue
+                    try:
+                        with closing(self.raw.cursor()) as cur:
+                            future.set_result(fn(cur))
+                    except BaseException as exc:  # noqa: BLE001 - handed over through the future
+                        future.set_exception(exc)
+                        self.error = self.error or exc
+                else:
+                    try:
+                        if self.error is None:
+                            with closing(self.raw.cursor()) as cur:
+                                run_jobs(cur, payload, skip_fk=self.skip_fk)
+                    finally:
+                        self.room.release()
+            except BaseException as exc:  # noqa: BLE001 - raised in the importing thread
+                self.error = self.error or exc
+            finally:
+                self.jobs.task_done()
+
+    def _raise(self):
+        if self.error is not None:
+            raise self.error
+
+    def submit(self, jobs) -> None:
+        self._raise()
+        if jobs:
+            self.room.acquire()
+            self.jobs.put(("copy", jobs))
+
+    def call(self, fn) -> Future:
+        future = Future()
+        self.jobs.put(("call", (fn, future)))
+        return future
+
+    def drain(self) -> None:
+        """Wait until every job submitted is done."""
+        self.jobs.join()
+        self._raise()
+
+    def close(self) -> None:
+        """Wait for the writes under way and stop the thread (raising the first error, if any)."""
+        if self.thread.is_alive():
+            self.jobs.put(None)
+            self.thread.join()
+        self._raise()
+
+
+# --- COPY text built by Python's own string formatting ---------------------------------------------------------
+#
+# psycopg's write_row looks up a dumper for every value; for the few column types intake writes, an f-string per
+# row (compiled once per table) makes the same COPY text several times faster. Text columns are escaped only
+# when the batch holds a backslash, tab or line break at all.
+
+class _NoText(Exception):
+    """A column this formatter does not know: the table is written with write_row."""
+
+
+_NUMERIC = (models.IntegerField, models.BigIntegerField, models.PositiveIntegerField, models.SmallIntegerField,
+            models.AutoField, models.BigAutoField, models.ForeignKey, models.DecimalField)
+_TEMPORAL = (models.DateField, models.DateTimeField, models.TimeField)
+_TEXT = (models.CharField, models.TextField, models.JSONField)
+
+
+def copy_escape(value: str) -> str:
+    """A text value as PostgreSQL's COPY text format writes it."""
+    return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def _copy_constant(value) -> str:
+    if value is None:
+        return "\\N"
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, str):
+        return copy_escape(value.value if hasattr(value, "value") else value)
+    if isinstance(value, int | Decimal):
+        return str(value)
+    raise _NoText(type(value))
+
+
+def _text_formatters(fields, tail):
+    """(plain, escaping, texts) for rows of these fields (values in their stored form): ``plain(rows)`` and
+    ``escaping(rows)`` give the COPY text of the rows (escaping the text columns), ``texts(rows)`` all the text
+    columns' values joined (to see whether escaping is needed)."""
+    names = [f"v{i}" for i in range(len(fields))]
+    plain, escaping, texts = [], [], []
+    for name, f in zip(names, fields, strict=True):
+        if isinstance(f, (*_NUMERIC, *_TEMPORAL)):  # str() of a date/datetime is a form PostgreSQL reads
+            value = escaped = name
+        elif isinstance(f, _TEXT):
+            value, escaped = name, f"esc({name})"
+            texts.append(f"{{{name} or ''}}" if f.null else f"{{{name}}}")
+        else:
+            raise _NoText(type(f))
+        if f.null:
+            value = f"NULL if {name} is None else {value}"
+            escaped = f"NULL if {name} is None else {escaped}"
+        plain.append(f"{{{value}}}")
+        escaping.append(f"{{{escaped}}}")
+    unpack = ", ".join(names) + ","
+    env = {"esc": copy_escape, "NULL": "\\N", "TAIL": "".join("\t" + _copy_constant(v) for v in tail) + "\n"}
+
+    def compile_rows(parts, sep="\\t", line_end=""):
+        source = f'lambda rows: "".join([f"{sep.join(parts)}{line_end}" for {unpack} in rows])'
+        return eval(source, env)  # noqa: S307 - source built here from field names, nothing from the data
+
+    return (compile_rows(plain, line_end="{TAIL}"), compile_rows(escaping, line_end="{TAIL}"),
+            compile_rows(texts, sep="") if texts else (lambda rows: ""))
 
 
 def skip_fk_triggers_possible() -> bool:
@@ -305,3 +523,41 @@ def update_rows(model, columns, rows) -> None:
             sets = ", ".join(f"{qn(f.column)} = %s" for f in fields)
             cur.executemany(f"UPDATE {table} SET {sets} WHERE {pk_col} = %s",  # noqa: S608
                             [(*row[1:], row[0]) for row in rows])
+
+
+def background_writes_possible() -> bool:
+    """Whether the import's writes may run in a CopyWriter thread on this connection."""
+    vendor = connection.vendor
+    if vendor == "postgresql":
+        return True
+    if vendor == "sqlite":
+        import sqlite3
+
+        return sqlite3.threadsafety == 3  # SQLite built serialized: one connection, several threads
+    return False
+
+
+SQLITE_CACHE_KIB_PER_ROW = 2  # about what the pages an imported row touches take (13 rows, about 20 indexes)
+SQLITE_MAX_CACHE_KIB = 256 * 1024
+
+
+def grow_sqlite_cache(expected_rows: int):
+    """SQLite: a page cache in proportion to the file (up to 256 MiB) for the import, so that the indexes it
+    writes stay in memory instead of being spilled and read back; returns a function that puts the connection's
+    setting back (None when nothing was changed)."""
+    if connection.vendor != "sqlite":
+        return None
+    want = min(SQLITE_MAX_CACHE_KIB, expected_rows * SQLITE_CACHE_KIB_PER_ROW)
+    with connection.cursor() as cur:
+        cur.execute("PRAGMA cache_size")
+        before = cur.fetchone()[0]
+        current_kib = -before if before < 0 else before * 4  # pages of (at most) 4 KiB when positive
+        if want <= current_kib:
+            return None
+        cur.execute(f"PRAGMA cache_size = -{int(want)}")
+
+    def restore():
+        with connection.cursor() as cur:
+            cur.execute(f"PRAGMA cache_size = {int(before)}")
+
+    return restore
