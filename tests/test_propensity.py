@@ -137,15 +137,21 @@ def test_train_model_command_refuses_without_history(world):
     assert not ScoreModel.objects.exists()
 
 
-@pytest.mark.django_db
-def test_do_train_model_stores_version_with_holdout_metrics(world, monkeypatch):
+def _weekly_history(n=4000):
+    """Synthetic snapshots over 10 weekly dates: paying falls with days past due (feature 0)."""
     rng = np.random.default_rng(5)
     dates = dataset.snapshot_dates(weeks=10)
-    n = 4000
     snap = np.array([dates[i % 10].toordinal() for i in range(n)])
     x = np.zeros((n, len(score.FEATURE_NAMES)))
     x[:, 0] = rng.integers(1, 400, n)
     y = (rng.random(n) < np.exp(-x[:, 0] / 100)).astype(int)
+    return dates, snap, x, y
+
+
+@pytest.mark.django_db
+def test_do_train_model_stores_version_with_holdout_metrics(world, monkeypatch):
+    dates, snap, x, y = _weekly_history()
+    n = len(y)
     monkeypatch.setattr(dataset, "build", lambda d, today=None: dataset.Dataset(x, y, snap, np.arange(n), d))
     row = actions.do_train_model(acting_user=world.supervisor, weeks=10, activate=True)
     assert row.version == 1 and row.active and row.cutoff == dates[-3]
@@ -261,13 +267,8 @@ def test_call_value_fits_before_the_cutoff_and_measures_after_it():
 
 @pytest.mark.django_db
 def test_a_stored_call_value_model_orders_cases_and_old_versions_still_load(world, monkeypatch):
-    rng = np.random.default_rng(5)
-    dates = dataset.snapshot_dates(weeks=10)
-    n = 4000
-    snap = np.array([dates[i % 10].toordinal() for i in range(n)])
-    x = np.zeros((n, len(score.FEATURE_NAMES)))
-    x[:, 0] = rng.integers(1, 400, n)
-    y = (rng.random(n) < np.exp(-x[:, 0] / 100)).astype(int)
+    dates, snap, x, y = _weekly_history()
+    n = len(y)
     calls = np.ones(n, dtype=int)
     money = y * 1000.0
     monkeypatch.setattr(dataset, "build", lambda d, today=None: dataset.Dataset(
