@@ -194,3 +194,29 @@ def test_production_ranking_applies_the_work_queue_tiers_first():
     order, _ = sim.rank("score", st, 3, compile_rules(DEFAULT_RULES), rules_score,
                         value_fn=lambda x: np.expm1(x[:, 1]))
     assert order[:2].tolist() == [4, 0]
+
+
+def test_call_value_model_learns_only_from_settled_calls(monkeypatch):
+    """A call's promise may be due 7 days later: only calls CALL_SETTLE_DAYS old or more are used."""
+    fitted = []
+
+    class Spy:
+        def fit(self, x, y):
+            fitted.append((x.copy(), y.copy()))
+            return self
+
+    monkeypatch.setattr(sim, "make_value_estimator", lambda seed: Spy())
+    cfg = sim.Config(seed=1, cases=10, days=20, capacity=10)
+    width = len(sim.FEATURE_NAMES)
+    made = np.arange(300)
+    calls = [(0, made, np.full((300, width), 0.0, dtype=np.float32)),
+             (5, made, np.full((300, width), 5.0, dtype=np.float32))]
+    money = np.zeros((12, 300), dtype=np.float32)
+    money[0, :20] = 100.0
+    money[5, :20] = 999.0                                   # day 5's promises are not settled on day 12
+    assert isinstance(sim.retrain_call_value(calls, money, cfg, 12), Spy)
+    x, y = fitted[0]
+    assert len(y) == 300 and (x == 0).all() and y.max() == 100.0
+    assert sim.retrain_call_value(calls, money[:8], cfg, 8) is None   # nothing settled yet on day 8
+    money[0, :] = 0
+    assert sim.retrain_call_value(calls, money[:12], cfg, 12) is None  # no call brought money: nothing to learn

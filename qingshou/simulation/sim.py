@@ -38,7 +38,7 @@ from qingshou.compliance.presets import CN, HOUSE
 from qingshou.compliance.types import CaseFacts as EngineFacts
 from qingshou.compliance.types import ContactRequest, Context, PastContact, Policy
 from qingshou.propensity.score import FEATURE_NAMES, Predictor, feature_matrix, rules_score
-from qingshou.propensity.training import MIN_CLASS_ROWS, MIN_TRAIN_ROWS, make_estimator
+from qingshou.propensity.training import MIN_CLASS_ROWS, MIN_TRAIN_ROWS, make_estimator, make_value_estimator
 from qingshou.simulation import world as W
 from qingshou.strategy.facts import CaseFacts
 from qingshou.strategy.rules import DEFAULT_RULES, compile_rules
@@ -333,10 +333,7 @@ def retrain(history, paid_past: np.ndarray, cfg: Config, day: int):
     info["trained"] = True
     value = None
     if cfg.value_model:
-        from sklearn.ensemble import HistGradientBoostingRegressor
-
-        value = HistGradientBoostingRegressor(max_iter=200, learning_rate=0.08, max_leaf_nodes=31,
-                                              min_samples_leaf=40, l2_regularization=1.0, random_state=cfg.seed)
+        value = make_value_estimator(cfg.seed)
         value.fit(x, amount)
     return Predictor(classifier, FEATURE_NAMES), value, info
 
@@ -362,10 +359,7 @@ def retrain_call_value(calls, call_money_past: np.ndarray, cfg: Config, day: int
     x, y = np.concatenate(xs).astype(np.float64), np.concatenate(ys).astype(np.float64)
     if len(y) < MIN_TRAIN_ROWS or int((y > 0).sum()) < MIN_CLASS_ROWS:
         return None
-    from sklearn.ensemble import HistGradientBoostingRegressor
-
-    model = HistGradientBoostingRegressor(max_iter=200, learning_rate=0.08, max_leaf_nodes=31, min_samples_leaf=40,
-                                          l2_regularization=1.0, random_state=cfg.seed)
+    model = make_value_estimator(cfg.seed)
     model.fit(x, y)
     return model
 
