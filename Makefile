@@ -65,6 +65,6 @@ bench-strategy: $(STAMP)
 
 # Strategy simulator: 50,000 synthetic cases x 60 days through the real compliance engine and strategy rules;
 # prints the table per strategy and the path of the cumulative-recovery chart (var/simulation/*.png).
-SIM_ARGS ?= --cases 50000 --days 60 --capacity 1000 --strategies fifo,fifo_queue,balance,score,oracle,oracle_free --seed 1
+SIM_ARGS ?= --cases 50000 --days 60 --capacity 1000 --strategies fifo,fifo_queue,balance,score,oracle,oracle_ev,oracle_free --seed 1
 simulate: $(STAMP)
 	QINGSHOU_VAR_DIR=$${QINGSHOU_VAR_DIR:-var} $(BIN)/qingshou simulate $(SIM_ARGS) --out $${QINGSHOU_VAR_DIR:-var}/simulation

@@ -18,7 +18,7 @@ def small_report():
 def test_same_seed_same_table_other_seed_differs(small_report):
     again = report.simulate(sim.Config(seed=7, **SMALL))
     other = report.simulate(sim.Config(seed=8, **SMALL))
-    strip = lambda t: [line.rsplit("  ", 1)[0] for line in t.splitlines()]  # noqa: E731 - drop the seconds column
+    strip = lambda t: [line.split()[:-1] for line in t.splitlines()]  # noqa: E731 - drop the seconds column
     assert strip(report.table(again)) == strip(report.table(small_report))
     assert [r.daily for r in again["results"].values()] == [r.daily for r in small_report["results"].values()]
     assert strip(report.table(other)) != strip(report.table(small_report))
@@ -126,12 +126,32 @@ def test_oracle_knows_the_propensity_but_not_the_phones_or_the_draws():
     cfg = sim.Config(seed=4, cases=500, days=5, capacity=20)
     pop = world.Population.generate(cfg.cases, np.random.default_rng([cfg.seed, 1]))
     st = sim.State(pop, cfg, np.random.default_rng(0))
-    v = sim.oracle_value(st, 0)
-    pop.phone_ok[:] = False                       # which numbers work: not part of the oracle's value
-    st.u_call = np.zeros((cfg.cases, 6))
-    assert np.array_equal(sim.oracle_value(st, 0), v)
-    pop.willingness[:] = pop.willingness * 0.5    # the true propensity is
-    assert not np.array_equal(sim.oracle_value(st, 0), v)
+    for value_of in (sim.oracle_value, sim.ev_value):
+        v = value_of(st, 0)
+        pop.phone_ok[:] = False                   # which numbers work: not part of an oracle's value
+        st.u_call = np.zeros((cfg.cases, 6))
+        assert np.array_equal(value_of(st, 0), v)
+        saved = pop.willingness.copy()
+        pop.willingness[:] = pop.willingness * 0.5    # the true propensity is
+        assert not np.array_equal(value_of(st, 0), v)
+        pop.willingness[:] = saved
+
+
+def test_the_oracle_ranks_by_true_propensity_times_balance():
+    cfg = sim.Config(seed=4, cases=400, days=5, capacity=20)
+    pop = world.Population.generate(cfg.cases, np.random.default_rng([cfg.seed, 1]))
+    pop.hold[:] = ""
+    pop.hold[5] = "dispute"
+    st = sim.State(pop, cfg, np.random.default_rng(0))
+    st.promise_due[7] = 4                         # an open promise, due on day 4
+    st.balance[9] = 0.0                           # paid off
+    v = sim.oracle_value(st, 2)
+    expect = pop.willingness * pop.ability * np.exp(-(pop.dpd0 + 2) / world.DECAY_DAYS) * st.balance
+    free = np.setdiff1d(np.arange(cfg.cases), [5, 7, 9])
+    assert np.allclose(v[free], expect[free])
+    assert v[5] == -1.0 and v[9] == -1.0 and v[7] == 0.0
+    # the ev oracle knows more than the propensity: its order differs from the propensity oracle's
+    assert not np.array_equal(np.argsort(-sim.ev_value(st, 2)[free]), np.argsort(-v[free]))
 
 
 def _state(cases=6, days=5):
@@ -162,6 +182,8 @@ def test_oracle_calls_first_calls_overdue_first_oracle_free_does_not():
     assert value[[1, 3, 5]].min() > value[[0, 2, 4]].max()
     order, _ = sim.rank("oracle", st, 3, None, None)
     assert set(order[:3].tolist()) == {0, 2, 4}    # the seed-000 discipline first, however little they are worth
+    ev, _ = sim.rank("oracle_ev", st, 3, None, None)
+    assert set(ev[:3].tolist()) == {0, 2, 4}
     free, _ = sim.rank("oracle_free", st, 3, None, None)
     assert set(free[:3].tolist()) == {1, 3, 5}
     st.hold[0] = "dispute"
@@ -171,9 +193,13 @@ def test_oracle_calls_first_calls_overdue_first_oracle_free_does_not():
 
 def test_command_accepts_the_extra_strategies_and_refuses_unknown_ones(tmp_path, capsys):
     call_command("simulate", "--cases", "300", "--days", "5", "--capacity", "10", "--seed", "2",
-                 "--strategies", "fifo_queue,oracle,oracle_free", "--out", str(tmp_path))
+                 "--strategies", "fifo_queue,oracle,oracle_ev,oracle_free", "--out", str(tmp_path))
     out = capsys.readouterr().out
     assert "oracle_free" in out and "fifo_queue" in out and "queue discipline" in out
+    header = next(line for line in out.splitlines() if line.strip().startswith("strategy"))
+    assert header.split()[:5] == ["strategy", "recovered", "%", "oracle", "%"] and "% oracle_ev" in header
+    ev_row = next(line for line in out.splitlines() if line.strip().startswith("oracle_ev "))
+    assert ev_row.split()[3] == "100.0%"          # the oracle_ev column of oracle_ev itself
     from django.core.management.base import CommandError
 
     with pytest.raises(CommandError, match="unknown strategies"):

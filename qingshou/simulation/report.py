@@ -52,16 +52,20 @@ def table(report: dict) -> str:
     cfg = report["config"]
     res = report["results"]
     oracle = res.get("oracle") or res.get("oracle_free")
+    ev = res.get("oracle_ev")
     fifo = res.get("fifo")
     head = (f"Simulation: {cfg.cases:,} cases, {cfg.days} days from {cfg.start}, capacity {cfg.capacity:,} calls/day, "
             f"seed {cfg.seed}")
-    cols = ("strategy", "recovered", "% oracle", "vs fifo", "contacts", "right party", "promises", "kept rate",
-            "refused", "breaches", "seconds")
+    cols = ("strategy", "recovered", "% oracle", *(("% oracle_ev",) if ev else ()), "vs fifo", "contacts",
+            "right party", "promises", "kept rate", "refused", "breaches", "seconds")
+
+    def share(r, of):
+        return f"{100 * r.recovered / of.recovered:.1f}%" if of and of.recovered else "-"
+
     rows = []
     for name, r in res.items():
         rows.append((
-            name, _money(r.recovered),
-            f"{100 * r.recovered / oracle.recovered:.1f}%" if oracle and oracle.recovered else "-",
+            name, _money(r.recovered), share(r, oracle), *((share(r, ev),) if ev else ()),
             f"{100 * (r.recovered / fifo.recovered - 1):+.1f}%" if fifo and fifo.recovered else "-",
             f"{r.contacts:,}", f"{r.right_party:,}", f"{r.promises:,}",
             f"{100 * r.kept_rate:.1f}%" if r.kept_rate is not None else "-",
@@ -70,9 +74,12 @@ def table(report: dict) -> str:
     lines = [head, "  ".join(c.rjust(w) for c, w in zip(cols, widths, strict=True))]
     lines += ["  ".join(str(x).rjust(w) for x, w in zip(row, widths, strict=True)) for row in rows]
     if "oracle" in res:
-        lines.append("% oracle: of the oracle that works the production queue discipline (promises due or just broken "
-                     "first, then first calls overdue: seed 000, 2 days); oracle_free and fifo ignore that discipline, "
-                     "fifo_queue follows it")
+        lines.append("% oracle: of the oracle that knows each debtor's true propensity and works the production queue "
+                     "discipline (promises due or just broken first, then first calls overdue: seed 000, 2 days); "
+                     "oracle_free, fifo and balance ignore that discipline, fifo_queue follows it")
+    if ev:
+        lines.append("% oracle_ev: of the oracle that also knows the outcome model (promise, keeping, amount, reminder "
+                     "effect) and ranks by the true expected money of a conversation, within the same discipline")
     score = res.get("score")
     if score is not None and score.retrains:
         done = [r for r in score.retrains if r["trained"]]

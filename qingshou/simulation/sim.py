@@ -13,13 +13,17 @@ Strategies:
                  like the work queue (its tiers: promises due or just broken, first calls overdue; then agent
                  work first, rule priority, expected money of the next call);
                  "none", "visit" and "legal_review" treatments are not phoned
-    oracle       knows every debtor's true propensity and works the same queue discipline as production
+    oracle       the issue's oracle: knows every debtor's true propensity to pay (world.Population.
+                 latent_pay_probability = willingness × ability × decay, hidden from every other strategy) and ranks
+                 by the money it stands for, propensity × balance; it works the same queue discipline as production
                  (see `queue_tier`): promises due or just broken first, then first calls overdue (seed 000:
-                 电催小组2日内应完成首次电催), then the rest; within each tier, by the true expected money of a
-                 right-party conversation today (probability of payment given contact × expected amount); it
-                 does not know which numbers work nor any random draw. The "% oracle" column refers to it.
-    oracle_free  the same true expected money, without the queue discipline: it may leave cases uncalled
-                 for the whole run, which the seeds forbid; shown to measure what the discipline costs
+                 电催小组2日内应完成首次电催), then the rest. It does not know which numbers work nor any random draw.
+                 The "% oracle" column refers to it.
+    oracle_ev    a stronger yardstick: knows the whole outcome model besides, and ranks by the true expected money
+                 of a right-party conversation today (probability of a promise × of keeping it × amount, plus the
+                 reminder effect), within the same discipline. The "% oracle_ev" column refers to it.
+    oracle_free  the issue's oracle without the queue discipline: it may leave cases uncalled for the whole run,
+                 which the seeds forbid; shown to measure what the discipline costs
     fifo_queue   by days past due within the queue discipline: what the discipline alone gains over fifo
 """
 
@@ -44,7 +48,7 @@ from qingshou.strategy.facts import CaseFacts
 from qingshou.strategy.rules import DEFAULT_RULES, compile_rules
 
 STRATEGIES = ("fifo", "balance", "score", "oracle")
-EXTRA_STRATEGIES = ("oracle_free", "fifo_queue")
+EXTRA_STRATEGIES = ("oracle_ev", "oracle_free", "fifo_queue")
 ALL_STRATEGIES = STRATEGIES + EXTRA_STRATEGIES
 TZ = ZoneInfo("Asia/Shanghai")
 POLICY = Policy((CN, HOUSE))
@@ -197,14 +201,25 @@ def _share(pop, i, u):
 
 
 def oracle_value(st: State, day: int) -> np.ndarray:
-    """The oracle's ranking: true expected money from a right-party conversation today, per case.
+    """The oracle's ranking, per case: the true propensity to pay × the balance (−1: not to be called).
 
-    The issue's oracle "knows each debtor's true propensity": probability of payment given contact ×
-    expected amount, from the hidden willingness and ability (promise, keep, share of the balance) plus
-    the reminder effect on self-payment. It does NOT know which numbers are in service, the answer
-    rates or any per-day random draw — nothing a strategy could never learn except the true propensity.
-    Only what every strategy sees is used besides: open promise, hold, balance, days since the last
-    right-party conversation (the reminder window).
+    The issue's oracle "knows each debtor's true propensity": the hidden willingness × ability × decay of the
+    population model (`world.Population.latent_pay_probability`), which no other strategy sees. A case with an
+    open promise not yet due is worth 0 today (nothing to ask for); held and closed cases are not called. Like
+    every strategy it does NOT know which numbers are in service, the answer rates or any per-day random draw.
+    """
+    v = np.where(st.promise_due < 0, st.pop.latent_pay_probability(day) * st.balance, 0.0)
+    return np.where((st.hold == "") & st.open(), v, -1.0)
+
+
+def ev_value(st: State, day: int) -> np.ndarray:
+    """The `oracle_ev` ranking: true expected money from a right-party conversation today, per case.
+
+    Knows the propensity and the outcome model around it: probability of a promise × of keeping it × the
+    expected amount, from the hidden willingness and ability, plus the reminder effect on self-payment. It does
+    NOT know which numbers are in service, the answer rates or any per-day random draw. Only what every strategy
+    sees is used besides: open promise, hold, balance, days since the last right-party conversation (the
+    reminder window).
     """
     pop = st.pop
     i = np.arange(pop.n)
@@ -239,8 +254,8 @@ def rank(strategy: str, st: State, day: int, decide_rules, score_fn,
     if strategy == "fifo_queue":
         idx = idx[st.hold[idx] == ""]   # the work queue leaves held cases out (strategy.queue.work_queue)
         return idx[np.lexsort((idx, -(pop.dpd0[idx]), queue_tier(st, idx, day)))], None
-    if strategy in ("oracle", "oracle_free"):
-        v = oracle_value(st, day)[idx]
+    if strategy in ("oracle", "oracle_ev", "oracle_free"):
+        v = (ev_value if strategy == "oracle_ev" else oracle_value)(st, day)[idx]
         keep = v >= 0
         idx, v = idx[keep], v[keep]
         if strategy == "oracle_free":
