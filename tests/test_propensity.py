@@ -6,6 +6,7 @@ from decimal import Decimal
 import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
+from django.db.models import Q
 from django.utils import timezone, translation
 
 from qingshou.core.errors import ActionError
@@ -302,3 +303,33 @@ def test_without_a_model_the_value_is_score_times_balance():
                                                                                   balance=20000.0)]
     scores, values = score.score_and_value_facts(facts, model=None)
     assert values == pytest.approx([round(s * b, 2) for s, b in zip(scores, (3000.0, 20000.0), strict=True)])
+
+
+@pytest.mark.django_db
+def test_what_the_debtor_said_is_a_feature_live_and_as_of_a_date(world, outcomes):
+    """拒绝还款 (refuse_to_pay) counts as a refusal in 90 days; 无力还款 (cannot_pay) sets the "hardship" flag; both
+    as of a date see only conversations before it, and the live facts see the last 90 days."""
+    from qingshou.strategy.engine import build_facts
+
+    today = timezone.localdate()
+    now = timezone.now()
+    case = world.case
+    type(case).objects.filter(pk=case.pk).update(created_at=now - timedelta(days=400))
+    _contact(case, now - timedelta(days=120), outcomes["refuse_to_pay"])    # too old for the 90-day window
+    _contact(case, now - timedelta(days=20), outcomes["refuse_to_pay"])
+    _contact(case, now - timedelta(days=5), outcomes["refuse_to_pay"])
+    live = next(f for f in build_facts(Q(pk=case.pk), today, now))
+    assert live.refusals_90d == 2 and "hardship" not in live.flags
+    _contact(case, now - timedelta(days=2), outcomes["cannot_pay"])
+    live = next(f for f in build_facts(Q(pk=case.pk), today, now))
+    assert live.refusals_90d == 2 and "hardship" in live.flags
+    row = dict(zip(score.FEATURE_NAMES, score.feature_matrix([live])[0], strict=True))
+    assert row["refusals_90d"] == 2 and row["hardship"] == 1
+    # as of 10 days ago: one refusal in its 90 days (the 120-day one is 110 days before), no hardship yet
+    facts, ids = dataset.facts_as_of(today - timedelta(days=10), today=today)
+    past = facts[ids.index(case.pk)]
+    assert past.refusals_90d == 1 and "hardship" not in past.flags
+    # the rules score takes a refusal off, and no more than two
+    base = _s()
+    assert _s(refusals_90d=1) < base and _s(refusals_90d=5) == pytest.approx(_s(refusals_90d=2))
+    assert _s(flags=frozenset({"hardship"})) < base

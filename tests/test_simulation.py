@@ -246,3 +246,40 @@ def test_call_value_model_learns_only_from_settled_calls(monkeypatch):
     assert sim.retrain_call_value(calls, money[:8], cfg, 8) is None   # nothing settled yet on day 8
     money[0, :] = 0
     assert sim.retrain_call_value(calls, money[:12], cfg, 12) is None  # no call brought money: nothing to learn
+
+
+def test_conversations_without_a_promise_say_refusal_or_hardship_and_the_facts_show_it():
+    pop = world.Population.generate(20000, np.random.default_rng([5, 1]))
+    idx = np.arange(pop.n)
+    refuse, cannot = world.stated_position(pop, idx, np.random.default_rng(9).random((pop.n, 2)))
+    assert not (refuse & cannot).any()
+    low_w, high_w = pop.willingness < 0.15, pop.willingness > 0.5
+    assert refuse[low_w].mean() > refuse[high_w].mean() + 0.15     # refusals tell about willingness
+    low_a, high_a = pop.ability < 0.3, pop.ability > 0.7
+    assert cannot[low_a].mean() > cannot[high_a].mean() + 0.1      # "cannot pay" about ability
+    st = _state(cases=4, days=10)
+    st.refusals[2, 1] = st.refusals[5, 1] = 1
+    st.cannot_pay_on[3] = 4
+    facts = st.facts(np.arange(4), 8)
+    assert [f.refusals_90d for f in facts] == [0, 2, 0, 0]
+    assert ["hardship" in f.flags for f in facts] == [False, False, False, True]
+
+
+def test_a_run_records_what_debtors_said(monkeypatch):
+    cfg = sim.Config(seed=6, cases=2000, days=12, capacity=400)
+    pop = world.Population.generate(cfg.cases, np.random.default_rng([cfg.seed, 1]))
+    st_seen = {}
+    original = sim.State
+
+    class Spy(original):
+        def __init__(self, *a, **k):
+            super().__init__(*a, **k)
+            st_seen["st"] = self
+
+    monkeypatch.setattr(sim, "State", Spy)
+    r = sim.run_strategy("score", pop, cfg)
+    st = st_seen["st"]
+    said = int(st.refusals.sum()) + int((st.cannot_pay_on >= 0).sum())
+    assert 0 < said <= r.right_party - r.promises
+    # only cases that had a right-party conversation that day said anything
+    assert not (st.refusals.astype(bool) & ~st.rpc.astype(bool)).any()

@@ -14,6 +14,8 @@ STANDARD_OUTCOMES = [
     ("ptp", "承诺还款", "Promise to pay", {"connected": True, "right_party": True, "opens_promise": True,
                                           "marks_phone_valid": True}),
     ("refuse_to_pay", "拒绝还款", "Refuses to pay", {"connected": True, "right_party": True}),
+    # willing but unable to pay now (有意愿无能力): the strategy reads it as the "hardship" flag
+    ("cannot_pay", "无力还款", "Willing but unable to pay now", {"connected": True, "right_party": True}),
     ("dispute", "异议", "Dispute", {"connected": True, "right_party": True}),
     ("complaint_risk", "投诉倾向", "Complaint risk", {"connected": True}),
     ("stop_today", "要求今日停止联系", "Asked not to be contacted again today",

@@ -163,6 +163,7 @@ DEBTOR_OUTCOMES = [
     ("rpc", 14),
     ("ptp", 10),
     ("refuse_to_pay", 6),
+    ("cannot_pay", 4),
     ("dispute", 2),
     ("complaint_risk", 2),
     ("stop_today", 3),
@@ -206,7 +207,9 @@ NOTES = {
         "本人接听，协商后承诺{due}前还款{amount}元。",
         "本人称工资到账后还款，承诺{due}前还{amount}元。",
     ],
-    "refuse_to_pay": ["本人接听，明确表示暂无还款意愿。", "本人称无力还款，拒绝协商。"],
+    "refuse_to_pay": ["本人接听，明确表示暂无还款意愿。", "本人称不认可欠款，拒绝协商。"],
+    "cannot_pay": ["本人接听，有还款意愿，称失业暂无收入，待找到工作后再联系。",
+                   "本人称愿意还款，但近期医疗支出大，暂时无力还款。"],
     "dispute": ["本人对滞纳金金额有异议，要求核实账单。", "本人称部分款项已还，要求甲方核账。"],
     "complaint_risk": [
         "对方情绪激动，称将向监管部门投诉，已安抚并结束通话。",
@@ -852,7 +855,7 @@ class Generator:
             notes = notes.format(relation=self.relation_labels[party.relation])
         first_call = case.first_contact_at is None
         checklist = {}
-        if first_call and st.collector is not None and code in ("rpc", "ptp", "refuse_to_pay", "dispute"):
+        if first_call and st.collector is not None and code in ("rpc", "ptp", "refuse_to_pay", "cannot_pay", "dispute"):
             for key, texts in CHECKLIST_NOTES.items():
                 if rng.random() < 0.6:
                     checklist[key] = {"asked": True, "note": rng.choice(texts)}

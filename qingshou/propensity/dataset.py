@@ -45,6 +45,7 @@ def facts_as_of(d: date, *, today: date | None = None) -> tuple[list[CaseFacts],
     from qingshou.contact.models import ContactAttempt
     from qingshou.payments.models import Payment, Promise
     from qingshou.portfolio.models import Case, CaseHold, CaseStatusChange, Phone, bucket_for_dpd
+    from qingshou.strategy.engine import stated_positions
 
     today = today or timezone.localdate()
     cut = start_of(d)
@@ -79,6 +80,8 @@ def facts_as_of(d: date, *, today: date | None = None) -> tuple[list[CaseFacts],
         started_at__lt=cut, started_at__gte=cut - timedelta(days=30)).values("case_id")
         .annotate(n=Count("id"), rpc=Count("id", filter=Q(outcome__right_party=True)))
         .values_list("case_id", "n", "rpc")}
+    refusals, hardship = stated_positions(ContactAttempt.objects.filter(
+        started_at__lt=cut, started_at__gte=cut - timedelta(days=90)))
     last_contact = dict(ContactAttempt.objects.filter(started_at__lt=cut).values("case_id")
                         .annotate(m=Max("started_at")).values_list("case_id", "m"))
     phones: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
@@ -99,6 +102,8 @@ def facts_as_of(d: date, *, today: date | None = None) -> tuple[list[CaseFacts],
         ptotal, pvalid, pinvalid = phones.get(debtor_id, (0, 0, 0))
         if ptotal and pinvalid == ptotal:
             flags.add("lost_contact")
+        if pk in hardship:
+            flags.add("hardship")
         due = open_due.get(pk)
         c_n, c_rpc = contacts.get(pk, (0, 0))
         pay_n, pay_s = pays.get(pk, (0, 0.0))
@@ -112,7 +117,7 @@ def facts_as_of(d: date, *, today: date | None = None) -> tuple[list[CaseFacts],
             days_since_contact=(d - timezone.localdate(lc)).days if lc else None,
             days_since_assigned=(d - timezone.localdate(assigned_at)).days if assigned_at and assigned_at < cut
             else None,
-            phones_valid=pvalid, phones_total=ptotal))
+            phones_valid=pvalid, phones_total=ptotal, refusals_90d=refusals.get(pk, 0)))
         ids.append(pk)
     return facts, ids
 

@@ -18,9 +18,10 @@ Rules score (points on the logit scale, then squashed with the logistic function
     right-party contacts (30 d)  +0.4 if at least one, +0.2 more if two or more
     contacts without the debtor (30 d)  −0.1 each, at most 5
     valid phones     none −1.0 · one 0 · two or more +0.2
-    flags            lost_contact −0.8 · hardship −0.5 · dispute −0.7
+    flags            lost_contact −0.8 · hardship −0.5 (a conversation coded 无力还款 in 90 d) · dispute −0.7
+    refusals to pay (90 d)   −0.3 each, at most 2
 
-The score goes down with days past due, balance and broken promises and up with payments, kept
+The score goes down with days past due, balance, broken promises and refusals and up with payments, kept
 promises, right-party contacts and valid phones (tests/test_propensity.py checks each direction).
 """
 
@@ -57,6 +58,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     "lost_contact",
     "hardship",
     "dispute",
+    "refusals_90d",
 )
 NO_PROMISE = -999.0
 NEVER = 999.0
@@ -64,8 +66,9 @@ NEVER = 999.0
 _NUMERIC = attrgetter("dpd", "balance", "payments_90d", "paid_amount_90d", "kept_promises_90d",
                       "broken_promises_90d", "open_promise", "promise_due_in_days", "contacts_30d",
                       "right_party_contacts_30d", "days_since_contact", "days_since_assigned", "phones_valid",
-                      "phones_total")
+                      "phones_total", "refusals_90d")
 _FLAG_FEATURES = ("lost_contact", "hardship", "dispute")
+_REFUSALS = FEATURE_NAMES.index("refusals_90d")
 
 
 _CHUNK = 32768
@@ -94,7 +97,7 @@ def feature_matrix(facts: Sequence[CaseFacts]) -> np.ndarray:
 def _fill(facts: Sequence[CaseFacts], out: np.ndarray) -> None:
     raw = np.array(list(map(_NUMERIC, facts)), dtype=np.float64)  # None -> nan
     (dpd, balance, pay, paid, kept, broken, open_p, due, contacts, rpc, since, assigned, valid,
-     total) = raw.T
+     total, refusals) = raw.T
     out[:, 0] = dpd
     out[:, 1] = np.log1p(np.maximum(balance, 0.0))
     out[:, 2] = pay
@@ -111,6 +114,7 @@ def _fill(facts: Sequence[CaseFacts], out: np.ndarray) -> None:
     out[:, 12] = np.where(np.isnan(assigned), NEVER, assigned)
     out[:, 13] = valid
     out[:, 14] = np.maximum(total - valid, 0.0)
+    out[:, _REFUSALS] = refusals
     # flags are usually empty: look only at the facts that have some
     flagged = [i for i, f in enumerate(facts) if f.flags]
     if flagged:
@@ -145,6 +149,7 @@ def rules_logit(x: np.ndarray) -> np.ndarray:
     valid = x[:, _col("phones_valid")]
     z += np.select([valid <= 0, valid <= 1], [-1.0, 0.0], 0.2)
     z -= 0.8 * x[:, _col("lost_contact")] + 0.5 * x[:, _col("hardship")] + 0.7 * x[:, _col("dispute")]
+    z -= 0.3 * np.minimum(x[:, _col("refusals_90d")], 2)
     return z
 
 

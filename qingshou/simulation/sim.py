@@ -123,6 +123,8 @@ class State:
         self.paid_on = np.zeros((cfg.days, n), dtype=bool)
         self.paid_amount = np.zeros((cfg.days, n), dtype=np.float32)
         self.last_contact = np.full(n, -1)
+        self.refusals = np.zeros((cfg.days, n), dtype=np.uint8)   # conversations coded 拒绝还款, by day
+        self.cannot_pay_on = np.full(n, -1000)                     # last conversation coded 无力还款
         self.reminder_until = np.full(n, -1)
         self.known_bad = np.zeros((n, 3), dtype=bool)
         # placement data marks about half of the working numbers as verified
@@ -160,6 +162,8 @@ class State:
         last = self.last_contact[idx].tolist()
         due = self.promise_due[idx].tolist()
         holds = self.hold[idx].tolist()
+        refusals = self.window(self.refusals, day, 90)[idx].tolist()
+        hardship = (day - self.cannot_pay_on[idx] <= 90).tolist()
         out = []
         for k, i in enumerate(idx.tolist()):
             flags = set()
@@ -167,6 +171,8 @@ class State:
                 flags.update(("hold", holds[k]))
             if all_bad[k]:
                 flags.add("lost_contact")
+            if hardship[k]:
+                flags.add("hardship")
             d = due[k]
             out.append(CaseFacts(
                 case_id=i, bucket=buckets[k], dpd=dpd[k], balance=float(self.balance[i]),
@@ -175,7 +181,7 @@ class State:
                 payments_90d=int(self.pay_n[i]), paid_amount_90d=float(self.paid[i]),
                 contacts_30d=c30[k], right_party_contacts_30d=r30[k],
                 days_since_contact=day - last[k] if last[k] >= 0 else None, days_since_assigned=day,
-                phones_valid=valid[k], phones_total=int(total[k])))
+                phones_valid=valid[k], phones_total=int(total[k]), refusals_90d=refusals[k]))
         return out
 
     def pay(self, idx: np.ndarray, amount: np.ndarray, day: int) -> float:
@@ -522,6 +528,13 @@ def _outcomes(st: State, made: np.ndarray, hours: np.ndarray, day: int, day_star
     st.promise_amount[p_idx] = np.round(st.balance[p_idx] * _share(pop, p_idx, 0.5 + 0.7 * u[promised, 4]), 2)
     st.promise_keep[p_idx] = u[promised, 5] < _p_keep(pop, p_idx)
     res.promises += int(promised.sum())
+    # a conversation without a promise is coded by what the debtor says (world.stated_position): refuses to pay
+    # (拒绝还款) or willing but unable to pay now (无力还款); the rest stay a plain right-party contact
+    quiet = can_promise & ~promised
+    u_said = np.random.default_rng([st.cfg.seed, 5, day]).random((pop.n, 2))[made]   # common random numbers
+    refuse, cannot = W.stated_position(pop, made, u_said)
+    st.refusals[day, made[quiet & refuse]] = 1
+    st.cannot_pay_on[made[quiet & ~refuse & cannot]] = day
     # a few right-party conversations end in a complaint: a hold the engine enforces from tomorrow
     complaint = rpc & (u[:, 4] < 0.002) & ~promised
     st.hold[made[complaint]] = "complaint"

@@ -14,6 +14,9 @@ population model (documented in the README section "Propensity model and simulat
 * A right-party conversation leads to a promise with p = 0.6 · w · (0.3 + 0.7 · ability) · decay;
   the promise is due in 1–7 days and kept with p = 0.25 + 0.6 · ability · (0.4 + 0.6 · w); a kept
   promise pays a share of the balance that grows with ability.
+* A right-party conversation without a promise is coded by what the debtor says: refuses to pay
+  (拒绝还款) with p = 0.5 · (1 − w), otherwise willing but unable to pay now (无力还款) with
+  p = 0.5 · (1 − ability), otherwise a plain right-party contact.
 * Without contact a debtor still pays by themself with a small daily probability
   0.004 · w · ability · decay, tripled for 14 days after a right-party conversation (reminder effect).
 * decay = exp(−dpd / 500): the older the debt, the lower every pay probability.
@@ -42,6 +45,14 @@ SELF_PAY = 0.004
 REMINDER_BOOST = 3.0
 REMINDER_DAYS = 14
 DECAY_DAYS = 500.0
+
+
+def stated_position(pop: Population, idx: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """What debtors `idx` say in a conversation without a promise, from two uniform draws per row (u: (n, 2)):
+    (refuses to pay, willing but unable to pay now); at most one is true."""
+    refuse = u[:, 0] < 0.5 * (1.0 - pop.willingness[idx])
+    cannot = ~refuse & (u[:, 1] < 0.5 * (1.0 - pop.ability[idx]))
+    return refuse, cannot
 
 
 def bucket_of(dpd: np.ndarray) -> np.ndarray:

@@ -142,6 +142,7 @@ def build_facts(case_filter: Q | None, today: date, now: datetime, *, pk_range=N
     contacts = {cid: (n, rpc) for cid, n, rpc in ContactAttempt.objects.filter(rng, started_at__gte=since30)
                 .values("case_id").annotate(n=Count("id"), rpc=Count("id", filter=Q(outcome__right_party=True)))
                 .values_list("case_id", "n", "rpc")}
+    refusals, hardship = stated_positions(ContactAttempt.objects.filter(rng, started_at__gte=since90))
     debtor_ids = {r[9] for r in rows}
     phones: dict[int, tuple[int, int]] = {}
     if len(debtor_ids) <= 5000:
@@ -167,6 +168,8 @@ def build_facts(case_filter: Q | None, today: date, now: datetime, *, pk_range=N
         ptotal, pvalid, pinvalid = phones.get(debtor_id, _NO_PHONES)
         if ptotal and pinvalid == ptotal:
             f = (f or set()) | {"lost_contact"}
+        if pk in hardship:
+            f = (f or set()) | {"hardship"}
         d = due.get(pk)
         pay_n, pay_s = pays.get(pk, _NO_PAYMENTS)
         c_n, c_rpc = contacts.get(pk, _NO_CONTACTS)
@@ -175,8 +178,27 @@ def build_facts(case_filter: Q | None, today: date, now: datetime, *, pk_range=N
                      frozenset(f) if f else empty, d is not None, (d - today).days if d is not None else None,
                      broken.get(pk, 0), kept.get(pk, 0), pay_n, pay_s, c_n, c_rpc,
                      since_contact if since_contact is not None else last_contact_any.get(pk),
-                     since_assigned, pvalid, ptotal)))
+                     since_assigned, pvalid, ptotal, refusals.get(pk, 0))))
     return out
+
+
+REFUSE_TO_PAY, CANNOT_PAY = "refuse_to_pay", "cannot_pay"
+
+
+def stated_positions(attempts) -> tuple[Counter, set[int]]:
+    """What debtors said in the given contact attempts (a ContactAttempt queryset, already limited in time):
+    per case, the number of conversations coded 拒绝还款 (refuse_to_pay), and the cases with one coded 无力还款
+    (cannot_pay: willing but unable to pay now, read as the "hardship" flag)."""
+    refusals: Counter = Counter()
+    hardship: set[int] = set()
+    for cid, code, n in (attempts.filter(outcome__code__in=(REFUSE_TO_PAY, CANNOT_PAY))
+                         .values("case_id", "outcome__code").annotate(n=Count("id"))
+                         .values_list("case_id", "outcome__code", "n")):
+        if code == REFUSE_TO_PAY:
+            refusals[cid] = n
+        else:
+            hardship.add(cid)
+    return refusals, hardship
 
 
 _FACT_FIELDS = tuple(f.name for f in dataclass_fields(CaseFacts))

@@ -43,6 +43,7 @@ class CaseFacts:
     days_since_assigned: int | None = None
     phones_valid: int = 0
     phones_total: int = 0
+    refusals_90d: int = 0                    # right-party conversations coded "refuse_to_pay" (拒绝还款)
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,7 @@ Conditions (see CONDITIONS for the full table):
     days_since_contact_gte / _lte, days_since_contact_never (true: never contacted; false: contacted)
     days_since_assigned_gte / _lte
     phones_valid_gte / _lte
+    refusals_gte / _lte                                   conversations coded 拒绝还款 over 90 days
 """
 
 from __future__ import annotations
@@ -72,11 +73,13 @@ CONDITIONS: dict[str, tuple[str, str]] = {
     "days_since_assigned_lte": ("lte", "days_since_assigned"),
     "phones_valid_gte": ("gte", "phones_valid"),
     "phones_valid_lte": ("lte", "phones_valid"),
+    "refusals_gte": ("gte", "refusals_90d"),
+    "refusals_lte": ("lte", "refusals_90d"),
 }
 
 # Attributes that are never None in CaseFacts (no None guard needed in compiled code).
 _NOT_NULL = {"dpd", "balance", "broken_promises_90d", "kept_promises_90d", "payments_90d", "contacts_30d",
-             "right_party_contacts_30d", "phones_valid"}
+             "right_party_contacts_30d", "phones_valid", "refusals_90d"}
 
 _ID_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 def condition_label(name: str) -> str:
@@ -93,7 +96,7 @@ def condition_label(name: str) -> str:
         "payments_90d": _("payments (90 days)"), "contacts_30d": _("contacts (30 days)"),
         "right_party_contacts_30d": _("right-party contacts (30 days)"),
         "days_since_contact": _("days since last contact"), "days_since_assigned": _("days since assignment"),
-        "phones_valid": _("valid phones"),
+        "phones_valid": _("valid phones"), "refusals_90d": _("refusals to pay (90 days)"),
     }
     field = labels.get(attr, attr)
     if kind == "never":
