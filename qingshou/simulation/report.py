@@ -66,7 +66,7 @@ def table(report: dict) -> str:
     for name, r in res.items():
         rows.append((
             name, _money(r.recovered), share(r, oracle), *((share(r, ev),) if ev else ()),
-            f"{100 * (r.recovered / fifo.recovered - 1):+.1f}%" if fifo and fifo.recovered else "-",
+            f"{100 * (r.recovered / fifo.recovered - 1):+.1f}%" if fifo and fifo.recovered and r is not fifo else "-",
             f"{r.contacts:,}", f"{r.right_party:,}", f"{r.promises:,}",
             f"{100 * r.kept_rate:.1f}%" if r.kept_rate is not None else "-",
             f"{r.refused:,}", f"{r.breaches:,}", f"{r.seconds:.1f}"))
