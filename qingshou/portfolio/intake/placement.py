@@ -79,13 +79,11 @@ from qingshou.portfolio.models import (
 
 log = logging.getLogger(__name__)
 BATCH_SIZE = 5000
-# Large files are written in larger batches (about a tenth of the file, up to this many rows): fewer
+# Large files are written in larger batches (about a twentieth of the file, up to this many rows): fewer
 # statements, and each batch's rows reach the big random-key indexes (phone and ID-number hashes) in one
-# ordered sweep rather than many. PostgreSQL gains most (1,000,000 rows: about 15% less server CPU with 50,000
-# than with 20,000, for about 270 MB more memory; about 6% less again with 100,000, for about 400 MB more: a
-# peak of about 1.1 GB); SQLite, with its page cache grown for the import, hardly.
-MAX_BATCH_SIZE = {"postgresql": 100_000}
-BATCHES_PER_FILE = 10
+# ordered sweep rather than many. PostgreSQL gains most (1,000,000 rows: about 15% less server CPU than with
+# 20,000, for about 270 MB more memory); SQLite, with its page cache grown for the import, hardly.
+MAX_BATCH_SIZE = {"postgresql": 50_000}
 MAX_BATCH_SIZE_OTHER = 20_000
 MAX_STORED_ERRORS = 50_000
 DEFAULT_PLACEMENT_DAYS = 90
@@ -240,7 +238,7 @@ class _Loader:
     def __init__(self, imp: Import, placement: Placement | None, *, write: bool, expected_rows: int = 0):
         self.imp, self.placement, self.write = imp, placement, write
         largest = MAX_BATCH_SIZE.get(connection.vendor, MAX_BATCH_SIZE_OTHER)
-        self.batch_size = min(largest, max(BATCH_SIZE, expected_rows // BATCHES_PER_FILE))
+        self.batch_size = min(largest, max(BATCH_SIZE, expected_rows // 20))
         self.creditor_id = imp.creditor_id
         self.user = imp.created_by
         self.batch = []
