@@ -615,6 +615,48 @@ def test_copy_text_escapes_and_nulls():
                               '3\t4\tnote\t5\ta\\tb\\nc\\rd\tx\\ty\t\\N\n')
 
 
+def test_copy_text_plain_columns_left_out_of_the_escape_check():
+    """Columns declared plain_text (choices, ciphertexts, hashes) are not looked at to decide on escaping; the
+    others still are, and an escaping batch escapes every text column."""
+    from qingshou.portfolio.intake.fastinsert import _text_formatters
+    from qingshou.portfolio.models import CaseEvent
+
+    fields = [CaseEvent._meta.get_field(a) for a in ("id", "case", "type", "user", "data")]
+    plain, escaping, texts = _text_formatters(fields, (), plain_text={2})
+    rows = [(1, 2, "placed", None, "a\tb")]
+    assert texts(rows) == "a\tb"
+    assert escaping(rows) == "1\t2\tplaced\t\\N\ta\\tb\n"
+    _plain, _escaping, texts = _text_formatters(fields, (), plain_text={2, 4})
+    assert texts(rows) == ""
+
+
+def test_import_indexes_schema(db):
+    """Migration 0009: the case's account number and status have one plain index each (no varchar_pattern_ops
+    twin), the phone's unique constraint leads with the number's hash (and serves lookups by number), phones have
+    an index by party, and locked_by and (team, status) are indexed where set only."""
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        case = connection.introspection.get_constraints(cur, "portfolio_case")
+        phone = connection.introspection.get_constraints(cur, "portfolio_phone")
+    case_indexes = {name for name, c in case.items() if c["index"]}
+    assert {"case_account_number", "case_status", "case_locked_by", "case_team_status"} <= case_indexes
+    assert not [name for name in case_indexes if name.endswith("_like")]
+    assert [c["columns"] for name, c in case.items() if c["index"] and "account_number" in c["columns"]
+            and name != "case_account_unique"] == [["account_number"]]
+    assert phone["phone_unique_per_party"]["unique"]
+    assert phone["phone_unique_per_party"]["columns"] == ["number_hash", "party_id"]
+    assert phone["phone_party"]["columns"] == ["party_id"]
+    assert "phone_number_hash" not in phone
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cur:
+            cur.execute("SELECT indexname, indexdef FROM pg_indexes WHERE indexname IN ('case_locked_by', "
+                        "'case_team_status')")
+            defs = dict(cur.fetchall())
+        assert "WHERE (locked_by_id IS NOT NULL)" in defs["case_locked_by"]
+        assert "WHERE (team_id IS NOT NULL)" in defs["case_team_status"]
+
+
 def test_text_with_tabs_and_backslashes_stored_as_written(world, tmp_path):
     from qingshou.portfolio.models import Address
 

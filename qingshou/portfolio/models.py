@@ -122,7 +122,8 @@ class Phone(EncryptedFieldsModel):
         REGISTRY = "registry", _("public registry")
         OWN_CONTACTS = "own_contacts", _("the debtor's own contacts")
 
-    # No index of its own: (party, number_hash), the unique constraint below, serves lookups by party.
+    # Indexed by Meta.indexes (phone_party). The unique constraint leads with number_hash, so it also serves exact
+    # lookups by number: the random hash is in one index only (an import writes phones in hash order).
     party = models.ForeignKey(Party, on_delete=models.CASCADE, related_name="phones", verbose_name=_("party"),
                               db_index=False)
     number = EncryptedCharField(_("number"), max_length=20)
@@ -136,8 +137,8 @@ class Phone(EncryptedFieldsModel):
     class Meta:
         verbose_name = _("phone")
         verbose_name_plural = _("phones")
-        constraints = [models.UniqueConstraint(fields=["party", "number_hash"], name="phone_unique_per_party")]
-        indexes = [models.Index(fields=["number_hash"], name="phone_number_hash")]  # exact lookup
+        constraints = [models.UniqueConstraint(fields=["number_hash", "party"], name="phone_unique_per_party")]
+        indexes = [models.Index(fields=["party"], name="phone_party")]
         ordering = ["id"]
 
     def __str__(self):
@@ -207,7 +208,9 @@ class Case(models.Model):
     # Denormalised from placement for the scoping query's sake (creditor users see their own only).
     creditor = models.ForeignKey(Creditor, on_delete=models.PROTECT, related_name="cases",
                                  verbose_name=_("creditor"), db_index=False)
-    account_number = models.CharField(_("account number"), max_length=40, db_index=True)
+    # account_number and status: plain indexes in Meta (no varchar_pattern_ops "_like" twin on PostgreSQL: nothing
+    # queries them with LIKE 'prefix%'; icontains is UPPER(…) LIKE '%…%', which no btree serves).
+    account_number = models.CharField(_("account number"), max_length=40)
     product = models.CharField(_("product"), max_length=60)
     dpd = models.PositiveIntegerField(_("days past due"), default=0)
     bucket = models.CharField(_("bucket"), max_length=4, choices=Bucket.choices, default=Bucket.M1)
@@ -216,8 +219,7 @@ class Case(models.Model):
     late_fees = models.DecimalField(_("late fees"), **MONEY)
     other_fees = models.DecimalField(_("other fees"), **MONEY)
     total_due = models.DecimalField(_("balance"), **MONEY)
-    status = models.CharField(_("status"), max_length=10, choices=CaseStatus.choices, default=CaseStatus.ACTIVE,
-                              db_index=True)
+    status = models.CharField(_("status"), max_length=10, choices=CaseStatus.choices, default=CaseStatus.ACTIVE)
     team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.PROTECT, related_name="cases",
                              verbose_name=_("team"), db_index=False)
     assigned_to = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
@@ -226,8 +228,9 @@ class Case(models.Model):
     first_contact_at = models.DateTimeField(_("first contact"), null=True, blank=True)
     last_contact_at = models.DateTimeField(_("last contact"), null=True, blank=True)
     next_work_at = models.DateTimeField(_("next follow-up"), null=True, blank=True, db_index=True)
+    # Indexed where set only (case_locked_by): an imported case has none, and lookups are by a given user.
     locked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                  related_name="+", verbose_name=_("locked by"))
+                                  related_name="+", verbose_name=_("locked by"), db_index=False)
     locked_until = models.DateTimeField(_("locked until"), null=True, blank=True)
     # 留案: the agency keeps this case past its placement's end, up to and including this day.
     retained_until = models.DateField(_("retained until"), null=True, blank=True)
@@ -240,8 +243,12 @@ class Case(models.Model):
             models.UniqueConstraint(fields=["placement", "account_number"], name="case_account_unique"),
         ]
         indexes = [
+            models.Index(fields=["account_number"], name="case_account_number"),
+            models.Index(fields=["status"], name="case_status"),
             models.Index(fields=["assigned_to", "status"]),
-            models.Index(fields=["team", "status"]),
+            # Where a team is set only: nothing looks for the cases of no team, and an imported case has none.
+            models.Index(fields=["team", "status"], name="case_team_status", condition=models.Q(team__isnull=False)),
+            models.Index(fields=["locked_by"], name="case_locked_by", condition=models.Q(locked_by__isnull=False)),
             models.Index(fields=["creditor", "status"]),
         ]
 

@@ -243,7 +243,7 @@ class RowTable:
     timestamp).
     """
 
-    def __init__(self, model, columns, *, order_by: str | None = None):
+    def __init__(self, model, columns, *, order_by: str | None = None, plain_text: tuple = ()):
         conn = connections[DEFAULT_DB_ALIAS]
         self.model = model
         by_attname = {f.attname: f for f in model._meta.concrete_fields}
@@ -251,6 +251,9 @@ class RowTable:
         # Rows written in the order of this column (a random lookup hash, say): its index then takes them in
         # key order, page after page, rather than at random across an index larger than the server's cache.
         self.sort_key = operator.itemgetter(self.columns.index(order_by)) if order_by else None
+        # plain_text: text columns whose values never hold a backslash, tab or line break (ciphertexts, hashes,
+        # choices): left out of the check whether a batch needs escaping.
+        self.plain_text = set(plain_text)
         missing = [f for f in model._meta.concrete_fields if f.attname not in self.columns]
         probe = new(model)
         self.tail = tuple(f.get_db_prep_save(f.pre_save(probe, True), conn) for f in missing)
@@ -263,7 +266,8 @@ class RowTable:
         self.formatters = None
         if conn.vendor == "postgresql":
             try:
-                self.formatters = _text_formatters([by_attname[a] for a in self.columns], self.tail)
+                self.formatters = _text_formatters([by_attname[a] for a in self.columns], self.tail,
+                                                   plain_text={self.columns.index(a) for a in self.plain_text})
             except _NoText:
                 pass  # psycopg's write_row, value by value
 
@@ -431,18 +435,20 @@ def _copy_constant(value) -> str:
     raise _NoText(type(value))
 
 
-def _text_formatters(fields, tail):
+def _text_formatters(fields, tail, *, plain_text=frozenset()):
     """(plain, escaping, texts) for rows of these fields (values in their stored form): ``plain(rows)`` and
-    ``escaping(rows)`` give the COPY text of the rows (escaping the text columns), ``texts(rows)`` all the text
-    columns' values joined (to see whether escaping is needed)."""
+    ``escaping(rows)`` give the COPY text of the rows (escaping the text columns), ``texts(rows)`` the values of
+    the text columns joined (to see whether escaping is needed; not those at the indexes in ``plain_text``,
+    which never need it)."""
     names = [f"v{i}" for i in range(len(fields))]
     plain, escaping, texts = [], [], []
-    for name, f in zip(names, fields, strict=True):
+    for i, (name, f) in enumerate(zip(names, fields, strict=True)):
         if isinstance(f, (*_NUMERIC, *_TEMPORAL)):  # str() of a date/datetime is a form PostgreSQL reads
             value = escaped = name
         elif isinstance(f, _TEXT):
             value, escaped = name, f"esc({name})"
-            texts.append(f"{{{name} or ''}}" if f.null else f"{{{name}}}")
+            if i not in plain_text:
+                texts.append(f"{{{name} or ''}}" if f.null else f"{{{name}}}")
         else:
             raise _NoText(type(f))
         if f.null:

@@ -265,18 +265,23 @@ class _Loader:
         conn = connection
         self.now = timezone.now()
         self.now_db = conn.ops.adapt_datetimefield_value(self.now)
+        # plain_text: columns whose values never need COPY escaping (ciphertexts, hashes, choices).
         self.t_debtor = fast.RowTable(Debtor, ["id", "name", "id_number", "id_number_hash", "gender", "birth_date",
-                                               "employer"], order_by="id_number_hash")
-        self.t_party = fast.RowTable(Party, ["id", "debtor_id", "name", "relation"])
+                                               "employer"], order_by="id_number_hash",
+                                      plain_text=("id_number", "id_number_hash", "gender"))
+        self.t_party = fast.RowTable(Party, ["id", "debtor_id", "name", "relation"], plain_text=("relation",))
         self.t_phone = fast.RowTable(Phone, ["id", "party_id", "number", "number_hash", "status", "source"],
-                                     order_by="number_hash")
-        self.t_address = fast.RowTable(Address, ["id", "party_id", "kind", "text"])
+                                     order_by="number_hash",
+                                     plain_text=("number", "number_hash", "status", "source"))
+        self.t_address = fast.RowTable(Address, ["id", "party_id", "kind", "text"], plain_text=("kind",))
         self.t_case = fast.RowTable(Case, ["id", "placement_id", "debtor_id", "creditor_id", "account_number",
                                            "product", "dpd", "bucket", "principal", "interest", "late_fees",
-                                           "other_fees", "total_due", "status", "created_at"])
+                                           "other_fees", "total_due", "status", "created_at"],
+                                    plain_text=("bucket", "status"))
         self.t_snapshot = fast.RowTable(CaseSnapshot, ["id", "case_id", "at", "imp_id", "placement_id", "dpd",
-                                                       "bucket", *CASE_MONEY])
-        self.t_event = fast.RowTable(CaseEvent, ["id", "case_id", "type", "user_id", "at", "data"])
+                                                       "bucket", *CASE_MONEY], plain_text=("bucket",))
+        self.t_event = fast.RowTable(CaseEvent, ["id", "case_id", "type", "user_id", "at", "data"],
+                                     plain_text=("type",))
 
     def add(self, item):
         """``item``: ``(packed, sealed, event)`` from ``pipeline.Packer``."""

@@ -188,9 +188,9 @@ def _read_csv(fh, close, path, encoding) -> Table:
         try:
             for cells in reader:
                 rownum += 1
-                if not any(c.strip() for c in cells):
-                    continue
-                yield rownum, [c.strip() for c in cells]
+                cells = [c.strip() for c in cells]
+                if any(cells):
+                    yield rownum, cells
         except UnicodeDecodeError:
             raise UnreadableFile(_("Row %(row)s is not valid %(encoding)s text; choose the file's encoding.")
                                  % {"row": rownum + 1, "encoding": encoding}) from None
