@@ -137,8 +137,9 @@ def test_retries_on_503_then_success(office_hours, world, gateway, settings, dja
     assert [r["status"] for r in gateway.requests] == [503, 503, 200]
     rows = DBTaskResult.objects.filter(task_path__endswith="deliver_sms").order_by("enqueued_at")
     assert [r.status for r in rows] == ["FAILED", "FAILED", "SUCCESSFUL"]
-    # Exponential back-off: ~10 s, then ~20 s (plus up to 10 % jitter).
-    assert len(BACKOFFS) == 2 and 10 <= BACKOFFS[0] <= 11.5 and 20 <= BACKOFFS[1] <= 22.5, BACKOFFS
+    # Exponential back-off: ~10 s, then ~20 s (plus up to 10 % jitter). Measured as run_after − enqueued_at, which
+    # loses the few milliseconds between computing the retry time and enqueueing the row (seen: 9.997 s).
+    assert len(BACKOFFS) == 2 and 9.9 <= BACKOFFS[0] <= 11.5 and 19.9 <= BACKOFFS[1] <= 22.5, BACKOFFS
 
 
 @pytest.mark.django_db
