@@ -9,6 +9,11 @@ database (SQLite file, or a scratch PostgreSQL database `qingshou_bench` on PGHO
 `create_import` + `run_placement_import` in a child process (so peak memory, resource.getrusage ru_maxrss, is that
 import's alone). On PostgreSQL it also times, in the same run, a raw `COPY` of the same file into a plain table of
 30 text columns plus two indexes (account number, ID number) and prints the ratio import / COPY.
+
+--floor (PostgreSQL): also writes the import's own COPY text to files as it goes, then COPYs that text again into
+a fresh schema, table by table, once with every index and once with the primary keys only, and prints the
+database CPU of each: what the rows the schema needs cost the server, with no Python work at all, next to the
+raw COPY of the file.
 """
 
 import json
@@ -63,6 +68,9 @@ def child_import(csv_path: str, db: str) -> dict:
     from qingshou.org.models import Creditor
     from qingshou.portfolio.intake import create_import, run_placement_import
 
+    dump_dir = os.environ.get("BENCH_IMPORT_DUMP")
+    if dump_dir:
+        _tee_copy_text(Path(dump_dir))
     creditor = Creditor.objects.create(code="BENCH", name="基准测试银行")
     backend = None
     if db == "postgres":
@@ -79,6 +87,63 @@ def child_import(csv_path: str, db: str) -> dict:
                   resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
     return {"status": imp.status, "rows": imp.total_rows, "created": imp.created_count, "seconds": secs,
             "peak_mb": peak_kb / 1024, "message": imp.message, "cpu": cpu, "db_cpu": db_cpu}
+
+
+INTAKE_TABLES = ["portfolio_debtor", "portfolio_party", "portfolio_phone", "portfolio_address", "portfolio_case",
+                 "portfolio_caseevent"]
+
+
+def _tee_copy_text(dump: Path):
+    """Make the import append the text of each COPY it runs to ``dump/<table>.txt`` (statement in .sql)."""
+    from qingshou.portfolio.intake import fastinsert
+
+    real = fastinsert.run_jobs
+
+    def run_jobs(cursor, jobs, **kw):
+        for sql, data in jobs:
+            if sql.startswith("COPY ") and isinstance(data, str):
+                table = sql.split()[1].strip('"')
+                (dump / f"{table}.sql").write_text(sql)
+                with open(dump / f"{table}.txt", "a") as f:
+                    f.write(data)
+        return real(cursor, jobs, **kw)
+
+    fastinsert.run_jobs = run_jobs
+
+
+def replay_floor(dump: Path) -> dict:
+    """COPY the import's own text again into the (empty, migrated) scratch database, table by table: with every
+    index, then with the primary keys only. Returns {"indexes": {table: db CPU s}, "pk_only": {...}}."""
+    import psycopg
+
+    e = pg_env()
+    out = {}
+    for mode in ("indexes", "pk_only"):
+        with psycopg.connect(host=e["PGHOST"], user=e["PGUSER"], password=e["PGPASSWORD"] or None,
+                             dbname=PG_BENCH_DB) as conn:
+            cur = conn.cursor()
+            cur.execute("TRUNCATE " + ", ".join(INTAKE_TABLES) + " CASCADE")
+            cur.execute("SET session_replication_role = replica")  # as the import: no row-by-row FK checks
+            if mode == "pk_only":
+                for table in INTAKE_TABLES:
+                    for name, is_constraint in cur.execute(
+                            "SELECT i.relname, EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.oid) "
+                            "FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
+                            "WHERE x.indrelid = %s::regclass AND NOT x.indisprimary", [table]).fetchall():
+                        cur.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"' if is_constraint
+                                    else f'DROP INDEX "{name}"')
+            backend = cur.execute("SELECT pg_backend_pid()").fetchone()[0]
+            times = out[mode] = {}
+            for table in INTAKE_TABLES:
+                if not (dump / f"{table}.sql").exists():
+                    continue
+                cpu0 = backend_cpu(backend)
+                with cur.copy((dump / f"{table}.sql").read_text()) as cp, open(dump / f"{table}.txt", "rb") as f:
+                    while chunk := f.read(1 << 20):
+                        cp.write(chunk)
+                times[table] = backend_cpu(backend) - cpu0
+            conn.rollback()
+    return out
 
 
 def process_cpu() -> float:
@@ -127,7 +192,7 @@ def raw_copy(csv_path: str) -> float:
     return secs, cpu
 
 
-def run_one(db: str, n: int, workdir: Path) -> dict:
+def run_one(db: str, n: int, workdir: Path, *, floor: bool = False) -> dict:
     csv_path = workdir / f"placement-{n}.csv"
     if not csv_path.exists():
         gen = generate(csv_path, n)
@@ -143,6 +208,11 @@ def run_one(db: str, n: int, workdir: Path) -> dict:
     else:
         env.update(pg_env())
         env["PGDATABASE"] = PG_BENCH_DB
+        if floor:
+            dump = workdir / "copy-text"
+            shutil.rmtree(dump, ignore_errors=True)
+            dump.mkdir()
+            env["BENCH_IMPORT_DUMP"] = str(dump)
         pg_admin([f"DROP DATABASE IF EXISTS {PG_BENCH_DB} WITH (FORCE)", f"CREATE DATABASE {PG_BENCH_DB}"])
     out = subprocess.run([sys.executable, __file__, "--child", str(csv_path), db], env=env, cwd=ROOT,
                          capture_output=True, text=True)
@@ -153,6 +223,10 @@ def run_one(db: str, n: int, workdir: Path) -> dict:
     if db == "postgres":
         os.environ.update({"PGDATABASE": PG_BENCH_DB})
         result["copy_seconds"], result["copy_cpu"] = raw_copy(str(csv_path))
+        if floor:
+            result["floor"] = replay_floor(workdir / "copy-text")
+            result["copy_text_mb"] = sum(f.stat().st_size for f in (workdir / "copy-text").glob("*.txt")) / 1e6
+            shutil.rmtree(workdir / "copy-text", ignore_errors=True)
         pg_admin([f"DROP DATABASE IF EXISTS {PG_BENCH_DB} WITH (FORCE)"])
     return result
 
@@ -167,6 +241,9 @@ def main():
                         help="databases, space-separated: postgres sqlite")
     parser.add_argument("--repeat", type=int, default=int(os.environ.get("BENCH_IMPORT_REPEAT", "1")),
                         help="runs of each (db, rows); every run is printed")
+    parser.add_argument("--floor", action="store_true",
+                        help="PostgreSQL: also replay the import's own COPY text (with all indexes, with primary keys "
+                             "only) and print the database CPU it takes")
     args = parser.parse_args()
     sizes = [int(x) for x in args.rows.replace(",", " ").split()]
     dbs = args.db.replace(",", " ").split()
@@ -178,7 +255,7 @@ def main():
             for db in dbs:
                 for _ in range(args.repeat):
                     print(f"== {db}, {n:,} rows", flush=True)
-                    r = run_one(db, n, workdir)
+                    r = run_one(db, n, workdir, floor=args.floor and db == "postgres")
                     r["load"] = os.getloadavg()[0]
                     results.append(r)
                     line = (f"  import: {r['seconds']:.1f} s, {r['rows'] / r['seconds']:,.0f} rows/s, "
@@ -189,6 +266,14 @@ def main():
                         line += (f"\n  raw COPY + 2 indexes: {r['copy_seconds']:.1f} s (CPU {r['copy_cpu']:.1f} s); "
                                  f"ratio {ratio:.1f}x")
                     print(line, f"(load average {r['load']:.1f})", flush=True)
+                    if "floor" in r:
+                        for mode, label in (("indexes", "every index"), ("pk_only", "primary keys only")):
+                            per = r["floor"][mode]
+                            print(f"  floor, the import's COPY text ({r['copy_text_mb']:.0f} MB) again, {label}: "
+                                  f"database CPU {sum(per.values()):.1f} s = "
+                                  f"{sum(per.values()) / r['copy_cpu']:.1f}x the raw COPY's CPU ("
+                                  + ", ".join(f"{t.removeprefix('portfolio_')} {v:.1f}" for t, v in per.items())
+                                  + ")", flush=True)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     print("\n| DB | rows | file MB | import s | rows/s | peak MB | CPU s (app + DB) | raw COPY s | ratio | load |")

@@ -378,6 +378,10 @@ def test_killed_import_leaves_nothing(tmp_path):
         subprocess.run([*qs, "shell", "-c", "from qingshou.org.models import Creditor; "
                         "Creditor.objects.create(code='K', name='K')"], env=env, check=True, cwd=ROOT)
         write_csv(tmp_path / "KILL.csv", 60000)
+        count = lambda sql: _count_rows(backend, tmp_path, sql)  # noqa: E731
+        indexes = ("select count(*) from pg_indexes where tablename like 'portfolio%'" if backend == "postgres" else
+                   "select count(*) from sqlite_master where type = 'index' and tbl_name like 'portfolio%'")
+        indexes_before = count(indexes)
         proc = subprocess.Popen([*qs, "import_placement", str(tmp_path / "KILL.csv"), "--creditor", "K"], env=env,
                                 cwd=ROOT, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
         buf = b""
@@ -394,12 +398,13 @@ def test_killed_import_leaves_nothing(tmp_path):
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
         time.sleep(0.5)  # PostgreSQL notices the dropped connection and rolls back
-        count = lambda sql: _count_rows(backend, tmp_path, sql)  # noqa: E731
         assert count("select count(*) from portfolio_case") == 0
         assert count("select count(*) from portfolio_placement where code='KILL'") == 0
         assert count("select count(*) from portfolio_debtor") == 0
         assert count("select count(*) from portfolio_phone") == 0
         assert count("select count(*) from portfolio_import where status='running'") == 1
+        # Into a new database the import drops indexes to build them after the load: the kill put them back.
+        assert count(indexes) == indexes_before > 20
         # The reader process (a fork: same command line) noticed its parent was gone and ended too.
         marker = str(tmp_path / "KILL.csv").encode()
         for _ in range(50):
@@ -693,3 +698,94 @@ def test_a_failed_background_write_leaves_nothing(world, tmp_path, monkeypatch):
     monkeypatch.setattr(fastinsert, "run_jobs", real)
     imp = do_import(write(tmp_path / "BG2.csv", sample(35)), world.creditor_a)
     assert imp.status == Import.Status.SUCCEEDED and imp.created_count == 35
+
+
+INTAKE_TABLES = ("portfolio_debtor", "portfolio_party", "portfolio_phone", "portfolio_address", "portfolio_case",
+                 "portfolio_caseevent")
+
+
+def _index_definitions():
+    """{(table, index name): definition} of the intake tables' indexes, and their unique constraints."""
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        if connection.vendor == "postgresql":
+            cur.execute("SELECT tablename, indexname, indexdef FROM pg_indexes WHERE tablename = ANY(%s)",
+                        [list(INTAKE_TABLES)])
+            found = {(t, name): d for t, name, d in cur.fetchall()}
+            cur.execute("SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                        "WHERE conrelid::regclass::text = ANY(%s)", [list(INTAKE_TABLES)])
+            found.update({(t, "constraint " + name): d for t, name, d in cur.fetchall()})
+            return found
+        cur.execute("SELECT tbl_name, name, sql FROM sqlite_master WHERE type = 'index'")
+        return {(t, name): d for t, name, d in cur.fetchall() if t in INTAKE_TABLES}
+
+
+def test_indexes_of_empty_tables_built_after_the_load(db, tmp_path, monkeypatch):
+    """PostgreSQL: into tables with no row yet, an import drops their secondary indexes (not those its own lookups
+    use) and builds them again, in its transaction, once the rows are in; afterwards every index and unique
+    constraint is exactly as before. Into tables that have rows, nothing is dropped. SQLite: never."""
+    from django.db import connection
+
+    from qingshou.core import crypto
+    from qingshou.org.models import Creditor
+    from qingshou.portfolio.intake import fastinsert
+    from qingshou.portfolio.models import Debtor
+
+    creditor = Creditor.objects.create(code="IDX", name="索引测试银行")
+    assert not Case.objects.exists() and not Phone.objects.exists()
+    before = _index_definitions()
+    assert len(before) >= 15
+    started = []
+    real_start = fastinsert.DeferredIndexes.start
+
+    def spy(self):
+        out = real_start(self)
+        started.append((out, list(self.rebuild)))
+        return out
+
+    monkeypatch.setattr(fastinsert.DeferredIndexes, "start", spy)
+    table = sample(40)
+    table[2][1] = table[1][1]  # one debtor with two accounts
+    imp = do_import(write(tmp_path / "IDX1.csv", table), creditor)
+    assert imp.status == Import.Status.SUCCEEDED and imp.created_count == 40
+    deferred, statements = started[-1]
+    if connection.vendor == "postgresql":
+        assert deferred == {Debtor, Phone, Case, CaseEvent}  # parties and addresses have only the kept ones
+        assert any("phone_unique_per_party" in s and "UNIQUE (number_hash, party_id)" in s for s in statements)
+        assert any("debtor_id_number_hash" in s for s in statements)
+        assert not any("phone_party" in s for s in statements)  # the loader's own lookup stays
+    else:
+        assert deferred == set() and statements == []
+    assert _index_definitions() == before
+    assert Debtor.objects.filter(cases__placement__code="IDX1").distinct().count() == 39
+    # The search still finds a case by its full phone number: the hash index is back and used.
+    phone = table[5][2]
+    assert Phone.objects.filter(number_hash=crypto.hash_value(phone)).count() == 1
+    imp = do_import(write(tmp_path / "IDX2.csv", sample(10, start=100)), creditor)
+    assert imp.status == Import.Status.SUCCEEDED and imp.created_count == 10
+    assert started[-1] == (set(), [])
+    assert _index_definitions() == before
+
+
+def test_deferred_unique_constraint_checked_when_rebuilt(db):
+    """A unique constraint dropped for the load is checked again when it is rebuilt: a duplicate fails the
+    transaction, and rolling back puts the constraint back."""
+    from django.db import IntegrityError, connection, transaction
+
+    from qingshou.portfolio.intake import fastinsert
+    from qingshou.portfolio.models import Debtor
+
+    if connection.vendor != "postgresql":
+        pytest.skip("indexes are deferred on PostgreSQL only")
+    before = _index_definitions()
+    with pytest.raises(IntegrityError, match="phone_unique_per_party"), transaction.atomic():
+        indexes = fastinsert.DeferredIndexes([Debtor, Party, Phone])
+        assert indexes.start() == {Debtor, Party, Phone}
+        assert ("portfolio_phone", "phone_unique_per_party") not in _index_definitions()
+        debtor = Debtor.objects.create(name="测试", id_number="11010119900307123X")
+        party = Party.objects.create(debtor=debtor, name="测试", relation="self")
+        Phone.objects.create(party=party, number="13800000000")
+        Phone.objects.create(party=party, number="13800000000")
+        indexes.finish()
+    assert _index_definitions() == before

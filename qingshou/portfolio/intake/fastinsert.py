@@ -567,3 +567,94 @@ def grow_sqlite_cache(expected_rows: int):
             cur.execute(f"PRAGMA cache_size = {int(before)}")
 
     return restore
+
+
+# --- secondary indexes built after the load (PostgreSQL, tables empty at the start) ----------------------------
+
+
+class DeferredIndexes:
+    """Builds the secondary indexes of tables that were empty when the import started after their rows are in,
+    as pg_restore does: one sort per index instead of millions of insertions at random places (the lookup
+    hashes, the account numbers). Everything happens in the import's own transaction (PostgreSQL's DDL is
+    transactional): a crash, a kill or a rejected file rolls the drops back with the rows, and the indexes are
+    exactly as before. A unique constraint is checked again when it is rebuilt.
+
+    PostgreSQL only, and only for tables with no row at all: dropping an index takes the table's ACCESS
+    EXCLUSIVE lock until commit, which an empty table costs nobody (there is nothing to read in it yet; the
+    first placement of a new system, a migration from another one). Indexes whose leading column is in
+    ``keep`` (the loader's own lookups while it loads: parties by debtor, phones and addresses by party) stay.
+    If a lock cannot be had at once (another transaction uses the table), nothing is deferred.
+    """
+
+    LOCK_TIMEOUT_MS = 2000
+
+    def __init__(self, models, *, keep: dict | None = None):
+        self.models = list(models)
+        self.keep = {m: set(cols) for m, cols in (keep or {}).items()}
+        self.rebuild: list[str] = []  # statements, in order
+        self.deferred: set = set()  # models whose indexes wait
+
+    def start(self) -> set:
+        """Drop what can be deferred; returns the models whose indexes now wait for ``finish``."""
+        if connection.vendor != "postgresql" or not connection.in_atomic_block:
+            return set()  # outside a transaction a drop would be committed at once: never
+        from django.db import DatabaseError, transaction
+
+        qn = connection.ops.quote_name
+        try:
+            with transaction.atomic(), connection.cursor() as cur:
+                cur.execute(f"SET LOCAL lock_timeout = {int(self.LOCK_TIMEOUT_MS)}")
+                rebuild, deferred = [], set()
+                for model in self.models:
+                    table = model._meta.db_table
+                    cur.execute(f"SELECT EXISTS (SELECT 1 FROM {qn(table)})")  # noqa: S608 - a model's table
+                    if cur.fetchone()[0]:
+                        continue
+                    cur.execute(_INDEXES_SQL, [table])
+                    drops = []
+                    for index, index_def, constraint, constraint_def, first_column in cur.fetchall():
+                        if first_column in self.keep.get(model, ()):
+                            continue
+                        if constraint:
+                            drops.append(f"ALTER TABLE {qn(table)} DROP CONSTRAINT {qn(constraint)}")
+                            rebuild.append(f"ALTER TABLE {qn(table)} ADD CONSTRAINT {qn(constraint)} {constraint_def}")
+                        else:
+                            drops.append(f"DROP INDEX {qn(index)}")
+                            rebuild.append(index_def)
+                    for sql in drops:
+                        cur.execute(sql)
+                    if drops:
+                        deferred.add(model)
+                cur.execute("SET LOCAL lock_timeout = DEFAULT")
+        except DatabaseError:  # a lock not had in time: load with the indexes in place
+            return set()
+        self.rebuild, self.deferred = rebuild, deferred
+        return deferred
+
+    def finish(self) -> None:
+        """Build the dropped indexes again (in the caller's transaction), with memory enough to sort in RAM."""
+        statements, self.rebuild = self.rebuild, []
+        if not statements:
+            return
+        with connection.cursor() as cur:
+            # Deferred foreign-key checks (a role that may not switch them off) run now: an index cannot be built
+            # on a table with pending trigger events. Later statements get deferred checks again.
+            cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cur.execute("SET LOCAL maintenance_work_mem = '512MB'")
+            for sql in statements:
+                cur.execute(sql)
+            cur.execute("SET LOCAL maintenance_work_mem = DEFAULT")
+            cur.execute("SET CONSTRAINTS ALL DEFERRED")
+
+
+# Secondary (not primary-key) indexes of a table: name, definition, the constraint it backs (unique) and its
+# definition, and the name of its leading column (None for an expression).
+_INDEXES_SQL = """
+SELECT i.relname, pg_get_indexdef(i.oid), c.conname, pg_get_constraintdef(c.oid), a.attname
+FROM pg_index x
+JOIN pg_class i ON i.oid = x.indexrelid
+LEFT JOIN pg_constraint c ON c.conindid = x.indexrelid AND c.conrelid = x.indrelid AND c.contype IN ('u', 'x')
+LEFT JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = x.indkey[0]
+WHERE x.indrelid = %s::regclass AND NOT x.indisprimary
+ORDER BY i.relname
+"""

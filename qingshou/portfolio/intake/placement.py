@@ -252,7 +252,13 @@ class _Loader:
         self.may_exist = Case.objects.filter(creditor_id=self.creditor_id).exists()
         self.skip_fk = False
         self.restore_cache = None
+        # PostgreSQL, tables still empty (a new system's first placement): their secondary indexes are built
+        # after the rows are in (fastinsert.DeferredIndexes); the loader's own lookups keep theirs.
+        self.indexes = fast.DeferredIndexes([Debtor, Party, Phone, Address, Case, CaseEvent],
+                                            keep={Party: {"debtor_id"}, Phone: {"party_id"}, Address: {"party_id"}})
+        self.deferred = set()
         if write:
+            self.deferred = self.indexes.start()
             self.restore_cache = fast.grow_sqlite_cache(expected_rows)
             self.skip_fk = fast.skip_fk_triggers_possible()
             if self.skip_fk:
@@ -266,12 +272,15 @@ class _Loader:
         self.now = timezone.now()
         self.now_db = conn.ops.adapt_datetimefield_value(self.now)
         # plain_text: columns whose values never need COPY escaping (ciphertexts, hashes, choices).
+        # Rows in hash order, so that the hash index takes them in one sweep; not when that index is built
+        # afterwards (then id order suits the indexes that stay, phones by party).
         self.t_debtor = fast.RowTable(Debtor, ["id", "name", "id_number", "id_number_hash", "gender", "birth_date",
-                                               "employer"], order_by="id_number_hash",
+                                               "employer"],
+                                      order_by=None if Debtor in self.deferred else "id_number_hash",
                                       plain_text=("id_number", "id_number_hash", "gender"))
         self.t_party = fast.RowTable(Party, ["id", "debtor_id", "name", "relation"], plain_text=("relation",))
         self.t_phone = fast.RowTable(Phone, ["id", "party_id", "number", "number_hash", "status", "source"],
-                                     order_by="number_hash",
+                                     order_by=None if Phone in self.deferred else "number_hash",
                                      plain_text=("number", "number_hash", "status", "source"))
         self.t_address = fast.RowTable(Address, ["id", "party_id", "kind", "text"], plain_text=("kind",))
         self.t_case = fast.RowTable(Case, ["id", "placement_id", "debtor_id", "creditor_id", "account_number",
@@ -460,6 +469,10 @@ class _Loader:
             if restore is not None:
                 restore()
 
+    def finish(self):
+        """The load went through: build the indexes that were deferred (in the import's transaction)."""
+        self.indexes.finish()
+
     def abort(self):
         """Stop the background writes, on the way out with an error (the transaction is rolled back)."""
         try:
@@ -588,6 +601,8 @@ def _run(imp: Import, table, reporter, *, write: bool):
             if loading:
                 loader.flush()
             loader.close()
+            if write and loading and total:
+                loader.finish()
     except BaseException:
         loader.abort()
         raise
