@@ -789,3 +789,30 @@ def test_deferred_unique_constraint_checked_when_rebuilt(db):
         Phone.objects.create(party=party, number="13800000000")
         indexes.finish()
     assert _index_definitions() == before
+
+
+def test_nothing_deferred_when_a_table_is_in_use(db, monkeypatch):
+    """When another transaction holds a lock on an empty table, the drop is not granted within the lock timeout:
+    nothing is deferred, the import's transaction goes on, and every index stays."""
+    import psycopg
+    from django.db import connection, transaction
+
+    from qingshou.portfolio.intake import fastinsert
+
+    if connection.vendor != "postgresql":
+        pytest.skip("indexes are deferred on PostgreSQL only")
+    monkeypatch.setattr(fastinsert.DeferredIndexes, "LOCK_TIMEOUT_MS", 200)
+    before = _index_definitions()
+    params = connection.get_connection_params()
+    with psycopg.connect(**{k: v for k, v in params.items() if k in ("host", "port", "user", "password", "dbname")},
+                         autocommit=False) as other:
+        other.execute("LOCK TABLE portfolio_caseevent IN ACCESS SHARE MODE")
+        with transaction.atomic():
+            indexes = fastinsert.DeferredIndexes([CaseEvent])
+            assert indexes.start() == set() and indexes.rebuild == []
+            assert CaseEvent.objects.count() == 0  # the transaction is still usable
+            with connection.cursor() as cur:
+                cur.execute("SHOW lock_timeout")
+                assert cur.fetchone()[0] in ("0", "0ms")  # put back
+        other.rollback()
+    assert _index_definitions() == before

@@ -587,6 +587,7 @@ class DeferredIndexes:
     """
 
     LOCK_TIMEOUT_MS = 2000
+    MAINTENANCE_WORK_MEM = "512MB"  # for the index builds only: each sorts in memory instead of on disk
 
     def __init__(self, models, *, keep: dict | None = None):
         self.models = list(models)
@@ -603,7 +604,9 @@ class DeferredIndexes:
         qn = connection.ops.quote_name
         try:
             with transaction.atomic(), connection.cursor() as cur:
-                cur.execute(f"SET LOCAL lock_timeout = {int(self.LOCK_TIMEOUT_MS)}")
+                cur.execute("SELECT current_setting('lock_timeout'), set_config('lock_timeout', %s, true)",
+                            [f"{int(self.LOCK_TIMEOUT_MS)}ms"])
+                lock_timeout = cur.fetchone()[0]
                 rebuild, deferred = [], set()
                 for model in self.models:
                     table = model._meta.db_table
@@ -625,7 +628,7 @@ class DeferredIndexes:
                         cur.execute(sql)
                     if drops:
                         deferred.add(model)
-                cur.execute("SET LOCAL lock_timeout = DEFAULT")
+                cur.execute("SELECT set_config('lock_timeout', %s, true)", [lock_timeout])
         except DatabaseError:  # a lock not had in time: load with the indexes in place
             return set()
         self.rebuild, self.deferred = rebuild, deferred
@@ -640,10 +643,12 @@ class DeferredIndexes:
             # Deferred foreign-key checks (a role that may not switch them off) run now: an index cannot be built
             # on a table with pending trigger events. Later statements get deferred checks again.
             cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            cur.execute("SET LOCAL maintenance_work_mem = '512MB'")
+            cur.execute("SELECT current_setting('maintenance_work_mem'), set_config('maintenance_work_mem', %s, true)",
+                        [self.MAINTENANCE_WORK_MEM])
+            work_mem = cur.fetchone()[0]
             for sql in statements:
                 cur.execute(sql)
-            cur.execute("SET LOCAL maintenance_work_mem = DEFAULT")
+            cur.execute("SELECT set_config('maintenance_work_mem', %s, true)", [work_mem])
             cur.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
