@@ -16,6 +16,30 @@ browser_marks = [
 ]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _live_server_one_request_at_a_time():
+    """SQLite: the test database is in memory, and Django hands the test's one connection to the live server,
+    whose request threads then share it: two requests at once (a page's HTMX fragments loading together) may
+    read each other's rows off that connection ("list index out of range" while loading a session, seen in
+    the e2e compliance test). There the live server answers one request at a time: Django's plain WSGIServer,
+    which closes each connection after its response. PostgreSQL gives every thread its own connection."""
+    if os.environ.get("DB", "sqlite") != "sqlite":
+        yield
+        return
+    from django.core.servers.basehttp import WSGIServer
+    from django.test.testcases import LiveServerThread
+
+    class SerialWSGIServer(WSGIServer):
+        def __init__(self, *args, connections_override=None, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.connections_override = connections_override  # the thread serving requests already uses them
+
+    before = LiveServerThread.server_class
+    LiveServerThread.server_class = SerialWSGIServer
+    yield
+    LiveServerThread.server_class = before
+
+
 @pytest.fixture
 def page():
     from playwright.sync_api import sync_playwright
