@@ -583,7 +583,7 @@ class DeferredIndexes:
     EXCLUSIVE lock until commit, which an empty table costs nobody (there is nothing to read in it yet; the
     first placement of a new system, a migration from another one). Indexes whose leading column is in
     ``keep`` (the loader's own lookups while it loads: parties by debtor, phones and addresses by party) stay.
-    If a lock cannot be had at once (another transaction uses the table), nothing is deferred.
+    If a lock is not granted within ``LOCK_TIMEOUT_MS`` (another transaction uses the table), nothing is deferred.
     """
 
     LOCK_TIMEOUT_MS = 2000
